@@ -1,0 +1,180 @@
+//! The child's side: born in the new namespaces, it waits until the parent
+//! has written its id maps, then sets up what the Spec asks for, in order,
+//! and becomes the payload with execve.
+
+use crate::argv::{Argv, Env};
+use crate::report::{self, Failure, Object};
+use crate::spec::{Namespaces, Propagation, Spec};
+use crate::sys;
+use core::ffi::CStr;
+use core::ptr;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, MountPropagationFlags};
+
+/// Runs the child's steps and execs the payload; never returns.
+pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
+    let failure = match setup(spec, ready) {
+        Ok(()) => exec_payload(spec, argv, env),
+        Err(None) => sys::exit(i32::from(report::STATUS_SETUP)),
+        Err(Some(f)) => f,
+    };
+    failure.print();
+    sys::exit(i32::from(failure.status))
+}
+
+/// `Err(None)`: the parent failed or died and has said why (or cannot).
+fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> {
+    if let Some(sig) = spec.kill_child {
+        // SAFETY: the parser accepts only signal numbers 1-64.
+        let sig = unsafe { rustix::process::Signal::from_raw_unchecked(sig as i32) };
+        rustix::process::set_parent_process_death_signal(Some(sig))
+            .map_err(|e| Failure::errno("prctl", Object::Text(b"PR_SET_PDEATHSIG"), e))?;
+    }
+    // One byte means "maps written, go on"; EOF without it means the parent
+    // failed (and reported it) or died. Setting the death signal first and
+    // then waiting here closes the race with a parent that dies early.
+    let mut go = [0u8; 1];
+    match rustix::io::read(&ready, &mut go) {
+        Ok(1) => {}
+        _ => return Err(None),
+    }
+    drop(ready);
+    report::debug("child: go", b"");
+
+    if spec.namespaces.has(Namespaces::TIME) {
+        enter_time_namespace(spec)?;
+    }
+    if let Some(name) = spec.hostname {
+        rustix::system::sethostname(name).map_err(|e| Failure::errno("sethostname", Object::Text(name), e))?;
+        report::debug("sethostname", name);
+    }
+    if let Some(name) = spec.domainname {
+        rustix::system::setdomainname(name)
+            .map_err(|e| Failure::errno("setdomainname", Object::Text(name), e))?;
+        report::debug("setdomainname", name);
+    }
+    if spec.namespaces.has(Namespaces::MOUNT) {
+        set_propagation(spec.propagation)?;
+    }
+    if let Some(root) = spec.root {
+        rustix::process::chroot(root).map_err(|e| {
+            Failure::errno("chroot", Object::Text(root.to_bytes()), e)
+                .hint_if(e == Errno::PERM, "chroot needs CAP_SYS_CHROOT: add -r to be root in a user namespace")
+        })?;
+        report::debug("chroot", root.to_bytes());
+    }
+    if let Some(dir) = spec.wd.or(spec.root.map(|_| c"/")) {
+        rustix::process::chdir(dir).map_err(|e| Failure::errno("chdir", Object::Text(dir.to_bytes()), e))?;
+        report::debug("chdir", dir.to_bytes());
+    }
+    if let Some(target) = spec.mount_proc {
+        mount_proc(spec, target)?;
+    }
+    Ok(())
+}
+
+/// A time namespace only takes clock offsets before its first process
+/// enters it, so it cannot be created by clone(). unshare(CLONE_NEWTIME)
+/// makes one for our future children, we write its offsets, and setns moves
+/// this process itself into it: the payload keeps being the pid namespace's
+/// PID 1, and this works in an unprivileged user namespace too.
+fn enter_time_namespace<'a>(spec: &Spec) -> Result<(), Option<Failure<'a>>> {
+    let hint = "a time namespace needs CAP_SYS_ADMIN: add -U/-r or run as root";
+    // SAFETY: rustix marks unshare unsafe for CLONE_FILES/CLONE_FS, which
+    // can pull state from under other threads; NEWTIME only picks the time
+    // namespace of future children, and this process has one thread.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }.map_err(|e| {
+        Failure::errno("unshare", Object::Text(b"CLONE_NEWTIME"), e).hint_if(e == Errno::PERM, hint)
+    })?;
+    let mut text = report::Line::new();
+    for (clock, secs) in [(&b"monotonic "[..], spec.monotonic), (b"boottime ", spec.boottime)] {
+        if secs != 0 {
+            text.push(clock).int(secs).push(b" 0\n");
+        }
+    }
+    if !text.as_bytes().is_empty() {
+        write_file(c"/proc/self/timens_offsets", text.as_bytes())?;
+    }
+    let ns = rustix::fs::open(c"/proc/self/ns/time_for_children", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Failure::errno("open", Object::Text(b"/proc/self/ns/time_for_children"), e))?;
+    rustix::thread::move_into_link_name_space(ns.as_fd(), Some(rustix::thread::LinkNameSpaceType::Time))
+        .map_err(|e| Failure::errno("setns", Object::Text(b"time namespace"), e))?;
+    report::debug("enter time namespace", text.as_bytes());
+    Ok(())
+}
+
+fn write_file<'a>(path: &'a CStr, bytes: &[u8]) -> Result<(), Option<Failure<'a>>> {
+    let object = Object::Text(path.to_bytes());
+    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Failure::errno("open", object, e))?;
+    match rustix::io::write(&fd, bytes) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(Some(Failure::errno("write", object, Errno::IO))),
+        Err(e) => Err(Some(Failure::errno("write", object, e))),
+    }
+}
+
+/// As unshare(1) does by default: make every mount private (recursively),
+/// so nothing mounted inside shows up in the caller's namespace.
+fn set_propagation<'a>(p: Propagation) -> Result<(), Option<Failure<'a>>> {
+    let flags = match p {
+        Propagation::Unchanged => return Ok(()),
+        Propagation::Private => MountPropagationFlags::PRIVATE,
+        Propagation::Slave => MountPropagationFlags::DOWNSTREAM,
+        Propagation::Shared => MountPropagationFlags::SHARED,
+    };
+    rustix::mount::mount_change(c"/", flags | MountPropagationFlags::REC)
+        .map_err(|e| Failure::errno("mount", Object::Text(b"--propagation /"), e))?;
+    report::debug("propagation of / set", b"");
+    Ok(())
+}
+
+fn mount_proc<'a>(spec: &Spec, target: &'a CStr) -> Result<(), Option<Failure<'a>>> {
+    let flags = MountFlags::NOSUID | MountFlags::NOEXEC | MountFlags::NODEV;
+    rustix::mount::mount(c"proc", target, c"proc", flags, None).map_err(|e| {
+        let in_userns = spec.namespaces.has(Namespaces::USER);
+        let f = Failure::errno("mount proc", Object::Text(target.to_bytes()), e);
+        if e != Errno::PERM || !in_userns {
+            f
+        } else if !spec.namespaces.has(Namespaces::PID) {
+            f.hint("proc mounts in a user namespace only for a pid namespace it owns: add -p")
+        } else {
+            f.hint("the kernel finds the mount too revealing: a proc or sysfs with covered submounts")
+        }
+    })?;
+    report::debug("mount proc", target.to_bytes());
+    Ok(())
+}
+
+/// The last steps, then execve: fds, signals, and the payload's argv.
+fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
+    // Inherited fds past stdio (and the --preserve-fds ones) must not reach
+    // the payload: runc's CVE-2024-21626 escaped through one. CLOEXEC rather
+    // than close: our own stderr stays usable to report an exec failure.
+    if let Err(e) = sys::cloexec_from(3 + spec.preserve_fds) {
+        return Failure::errno("close_range", Object::None, e);
+    }
+    // Dispositions survive execve only when ignored (handlers are reset), so
+    // this clears what the caller ignored (nohup, SIGPIPE in some shells);
+    // then the payload starts with nothing blocked, as a fresh process would.
+    for sig in 1..=64 {
+        if sig != 9 && sig != 19 {
+            let _ = sys::set_default_action(sig);
+        }
+    }
+    let _ = sys::sigprocmask(linux_raw_sys::general::SIG_SETMASK, 0);
+
+    let default_argv: [*const u8; 2];
+    let (program, payload_argv) = match spec.program.and_then(|i| Some((argv.get(i)?, argv.tail(i)))) {
+        Some(found) => found,
+        None => {
+            let shell = env.get(b"SHELL").filter(|s| !s.is_empty()).unwrap_or(c"/bin/sh");
+            default_argv = [shell.as_ptr().cast(), ptr::null()];
+            (shell, default_argv.as_ptr())
+        }
+    };
+    report::debug("exec", program.to_bytes());
+    crate::exec::exec(program, payload_argv, env)
+}

@@ -1,0 +1,516 @@
+//! argv -> `Spec`, with no system call, so every rule here is unit-tested on
+//! the host. Flags follow util-linux unshare(1) where the two overlap:
+//! clustered short options (`-Urpf`), `--opt=value` and `--opt value`,
+//! optional values only after `=`, and options end at `--` or at the first
+//! word that is not an option (getopt's "+" mode: the payload's own flags
+//! are never read as ours).
+
+use crate::idmap::{self, OwnId};
+use crate::spec::{Namespaces, Propagation, SetGroups, Spec};
+use core::ffi::CStr;
+
+pub const USAGE: &str = "\
+Usage: nsinit [OPTIONS] [--] [PROGRAM [ARGS...]]
+Run PROGRAM ($SHELL or /bin/sh by default) in new Linux namespaces.
+
+Namespaces (one clone: with -p, PROGRAM itself is PID 1):
+  -U, --user         -p, --pid        -m, --mount      -u, --uts
+  -i, --ipc          -n, --net        -C, --cgroup     -T, --time
+User and group maps (each implies --user):
+  -r, --map-root-user         map your uid/gid to 0 (implies --setgroups=deny)
+  -c, --map-current-user      map your uid/gid to themselves (same)
+  --map-user=UID              map your uid to UID
+  --map-group=GID             map your gid to GID (implies --setgroups=deny)
+  --map-users=INNER:OUTER:COUNT   map a range of uids (repeatable; root only;
+                              unshare 2.38's OUTER,INNER,COUNT also works)
+  --map-groups=INNER:OUTER:COUNT  the same for gids
+  --setgroups=allow|deny      control setgroups(2) in the user namespace
+Inside the namespaces:
+  --hostname=NAME             set the hostname (implies --uts)
+  --domainname=NAME           set the NIS domain name (implies --uts)
+  --mount-proc[=DIR]          mount a fresh proc on DIR, default /proc
+                              (implies --mount)
+  --propagation=private|slave|shared|unchanged
+                              mount propagation of / (default private)
+  -R, --root=DIR              chroot to DIR before running PROGRAM
+  -w, --wd=DIR                working directory for PROGRAM
+  --monotonic=SECS            CLOCK_MONOTONIC offset (implies --time)
+  --boottime=SECS             CLOCK_BOOTTIME offset (implies --time)
+Process:
+  -f, --fork                  accepted for unshare compatibility (always so)
+  --kill-child[=SIGNAL]       PROGRAM gets SIGNAL (default KILL) if nsinit dies
+  --preserve-fds=N            keep fds 3..3+N-1 open (others are closed)
+  -v, --debug                 print each step with a monotonic time in us
+  -h, --help                  print this help
+  -V, --version               print the version
+Exit status: PROGRAM's own; 128+N if it died of signal N; 127 not found;
+126 not executable; 125 nsinit failed (one line on stderr says why).
+";
+
+pub const VERSION: &str = concat!("nsinit ", env!("CARGO_PKG_VERSION"), "\n");
+
+/// The kernel's limit for a host or domain name (__NEW_UTS_LEN).
+pub const MAX_NAME: usize = 64;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command<'a> {
+    Run(Spec<'a>),
+    Help,
+    Version,
+}
+
+/// A bad command line: the word at fault and what is wrong with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UsageError<'a> {
+    pub arg: &'a [u8],
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    Nothing,
+    Value,
+    /// Only as `--opt=value`, as getopt_long does.
+    OptionalValue,
+}
+
+#[derive(Clone, Copy)]
+enum Opt {
+    Ns(u32),
+    Fork,
+    MapRoot,
+    MapCurrent,
+    MapUser,
+    MapGroup,
+    MapUsers,
+    MapGroups,
+    SetGroups,
+    Hostname,
+    Domainname,
+    MountProc,
+    Propagation,
+    Root,
+    Wd,
+    Monotonic,
+    Boottime,
+    KillChild,
+    PreserveFds,
+    Debug,
+    Help,
+    Version,
+}
+
+use Takes::{Nothing, OptionalValue, Value};
+
+const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
+    (b'U', "user", Nothing, Opt::Ns(Namespaces::USER)),
+    (b'p', "pid", Nothing, Opt::Ns(Namespaces::PID)),
+    (b'm', "mount", Nothing, Opt::Ns(Namespaces::MOUNT)),
+    (b'u', "uts", Nothing, Opt::Ns(Namespaces::UTS)),
+    (b'i', "ipc", Nothing, Opt::Ns(Namespaces::IPC)),
+    (b'n', "net", Nothing, Opt::Ns(Namespaces::NET)),
+    (b'C', "cgroup", Nothing, Opt::Ns(Namespaces::CGROUP)),
+    (b'T', "time", Nothing, Opt::Ns(Namespaces::TIME)),
+    (b'f', "fork", Nothing, Opt::Fork),
+    (b'r', "map-root-user", Nothing, Opt::MapRoot),
+    (b'c', "map-current-user", Nothing, Opt::MapCurrent),
+    (0, "map-user", Value, Opt::MapUser),
+    (0, "map-group", Value, Opt::MapGroup),
+    (0, "map-users", Value, Opt::MapUsers),
+    (0, "map-groups", Value, Opt::MapGroups),
+    (0, "setgroups", Value, Opt::SetGroups),
+    (0, "hostname", Value, Opt::Hostname),
+    (0, "domainname", Value, Opt::Domainname),
+    (0, "mount-proc", OptionalValue, Opt::MountProc),
+    (0, "propagation", Value, Opt::Propagation),
+    (b'R', "root", Value, Opt::Root),
+    (b'w', "wd", Value, Opt::Wd),
+    (0, "monotonic", Value, Opt::Monotonic),
+    (0, "boottime", Value, Opt::Boottime),
+    (0, "kill-child", OptionalValue, Opt::KillChild),
+    (0, "preserve-fds", Value, Opt::PreserveFds),
+    (b'v', "debug", Nothing, Opt::Debug),
+    (b'h', "help", Nothing, Opt::Help),
+    (b'V', "version", Nothing, Opt::Version),
+];
+
+/// Signal names by number - 1, as kill -l prints them.
+pub const SIGNAL_NAMES: [&str; 31] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+/// A signal given as a number (1-64) or a name, with or without "SIG".
+pub fn parse_signal(s: &[u8]) -> Option<u32> {
+    if let Some(n) = idmap::parse_u32(s) {
+        return (1..=64).contains(&n).then_some(n);
+    }
+    let name = s.strip_prefix(b"SIG").unwrap_or(s);
+    let pos = SIGNAL_NAMES.iter().position(|n| n.as_bytes() == name)?;
+    Some(pos as u32 + 1)
+}
+
+fn parse_i64(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, s),
+    };
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0i128, |n, &c| n * 10 + i128::from(c - b'0'));
+    i64::try_from(if neg { -n } else { n }).ok()
+}
+
+/// Parses the whole command line (`args[0]` is nsinit's own name).
+pub fn parse<'a, I>(args: I) -> Result<Command<'a>, UsageError<'a>>
+where
+    I: IntoIterator<Item = &'a CStr>,
+{
+    let mut p = Parser::default();
+    let mut words = args.into_iter().enumerate().skip(1);
+    while let Some((index, word)) = words.next() {
+        let bytes = word.to_bytes();
+        if bytes == b"--" {
+            p.spec.program = words.next().map(|(i, _)| i);
+            break;
+        } else if let Some(long) = bytes.strip_prefix(b"--") {
+            let (name, inline) = match long.iter().position(|&c| c == b'=') {
+                Some(eq) => (&long[..eq], Some(tail(word, eq + 3))),
+                None => (long, None),
+            };
+            let err = |reason| UsageError { arg: bytes, reason };
+            let &(_, _, takes, opt) = OPTIONS
+                .iter()
+                .find(|o| o.1.as_bytes() == name)
+                .ok_or(err("unknown option"))?;
+            let value = match (takes, inline) {
+                (Nothing, Some(_)) => return Err(err("takes no value")),
+                (Value, None) => Some(words.next().ok_or(err("needs a value"))?.1),
+                (_, inline) => inline,
+            };
+            if let Some(done) = p.apply(opt, value, bytes)? {
+                return Ok(done);
+            }
+        } else if bytes.len() > 1 && bytes[0] == b'-' {
+            // A cluster of short options; the first that takes a value takes
+            // the rest of the word, or the next word.
+            let mut at = 1;
+            while at < bytes.len() {
+                let short = bytes[at];
+                let err = |reason| UsageError { arg: bytes, reason };
+                let &(_, _, takes, opt) = OPTIONS
+                    .iter()
+                    .find(|o| o.0 == short)
+                    .ok_or(err("unknown option"))?;
+                at += 1;
+                let value = if takes == Value {
+                    let v = if at < bytes.len() {
+                        tail(word, at)
+                    } else {
+                        words.next().ok_or(err("needs a value"))?.1
+                    };
+                    at = bytes.len();
+                    Some(v)
+                } else {
+                    None
+                };
+                if let Some(done) = p.apply(opt, value, bytes)? {
+                    return Ok(done);
+                }
+            }
+        } else {
+            p.spec.program = Some(index);
+            break;
+        }
+    }
+    p.finish()
+}
+
+/// The part of a NUL-terminated word from byte `at` on, still NUL-terminated.
+fn tail(word: &CStr, at: usize) -> &CStr {
+    // `at` <= the word's length, so a NUL remains and none comes before it.
+    CStr::from_bytes_with_nul(&word.to_bytes_with_nul()[at..]).unwrap_or(c"")
+}
+
+#[derive(Default)]
+struct Parser<'a> {
+    spec: Spec<'a>,
+    /// -r, -c and --map-group need setgroups denied (unshare's rule).
+    needs_deny: Option<&'a [u8]>,
+}
+
+impl<'a> Parser<'a> {
+    /// Applies one option; `Some(command)` ends parsing (--help, --version).
+    fn apply(
+        &mut self,
+        opt: Opt,
+        value: Option<&'a CStr>,
+        arg: &'a [u8],
+    ) -> Result<Option<Command<'a>>, UsageError<'a>> {
+        let v = value.map_or(&b""[..], CStr::to_bytes);
+        let err = |reason| UsageError { arg, reason };
+        let s = &mut self.spec;
+        let ns = &mut s.namespaces.0;
+        match opt {
+            Opt::Ns(flag) => *ns |= flag,
+            Opt::Fork => {}
+            Opt::MapRoot | Opt::MapCurrent => {
+                let own = if matches!(opt, Opt::MapRoot) { OwnId::Id(0) } else { OwnId::Same };
+                s.uid_map.own = Some(own);
+                s.gid_map.own = Some(own);
+                self.needs_deny = Some(arg);
+                *ns |= Namespaces::USER;
+            }
+            Opt::MapUser | Opt::MapGroup => {
+                let id = idmap::parse_u32(v)
+                    .filter(|&id| id != u32::MAX)
+                    .ok_or(err("expected a numeric id below 4294967295"))?;
+                if matches!(opt, Opt::MapUser) {
+                    s.uid_map.own = Some(OwnId::Id(id));
+                } else {
+                    s.gid_map.own = Some(OwnId::Id(id));
+                    self.needs_deny = Some(arg);
+                }
+                *ns |= Namespaces::USER;
+            }
+            Opt::MapUsers | Opt::MapGroups => {
+                let map = if matches!(opt, Opt::MapUsers) { &mut s.uid_map } else { &mut s.gid_map };
+                map.add_range(idmap::parse_range(v).map_err(err)?).map_err(err)?;
+                *ns |= Namespaces::USER;
+            }
+            Opt::SetGroups => {
+                s.setgroups = Some(match v {
+                    b"allow" => SetGroups::Allow,
+                    b"deny" => SetGroups::Deny,
+                    _ => return Err(err("expected allow or deny")),
+                });
+            }
+            Opt::Hostname | Opt::Domainname => {
+                if v.len() > MAX_NAME {
+                    return Err(err("longer than 64 bytes (the kernel's limit)"));
+                }
+                if matches!(opt, Opt::Hostname) {
+                    s.hostname = Some(v);
+                } else {
+                    s.domainname = Some(v);
+                }
+                *ns |= Namespaces::UTS;
+            }
+            Opt::MountProc => {
+                s.mount_proc = Some(value.unwrap_or(c"/proc"));
+                *ns |= Namespaces::MOUNT;
+            }
+            Opt::Propagation => {
+                s.propagation = match v {
+                    b"private" => Propagation::Private,
+                    b"slave" => Propagation::Slave,
+                    b"shared" => Propagation::Shared,
+                    b"unchanged" => Propagation::Unchanged,
+                    _ => return Err(err("expected private, slave, shared or unchanged")),
+                };
+            }
+            Opt::Root | Opt::Wd => {
+                if v.is_empty() {
+                    return Err(err("needs a directory"));
+                }
+                if matches!(opt, Opt::Root) {
+                    s.root = value;
+                } else {
+                    s.wd = value;
+                }
+            }
+            Opt::Monotonic | Opt::Boottime => {
+                let secs = parse_i64(v).ok_or(err("expected whole seconds"))?;
+                if matches!(opt, Opt::Monotonic) {
+                    s.monotonic = secs;
+                } else {
+                    s.boottime = secs;
+                }
+                *ns |= Namespaces::TIME;
+            }
+            Opt::KillChild => {
+                let sig = match value {
+                    None => 9,
+                    Some(_) => parse_signal(v).ok_or(err("expected a signal name or number 1-64"))?,
+                };
+                s.kill_child = Some(sig);
+            }
+            Opt::PreserveFds => {
+                let n = idmap::parse_u32(v)
+                    .filter(|&n| n <= i32::MAX as u32 - 3)
+                    .ok_or(err("expected a number of fds"))?;
+                s.preserve_fds = n;
+            }
+            Opt::Debug => s.debug = true,
+            Opt::Help => return Ok(Some(Command::Help)),
+            Opt::Version => return Ok(Some(Command::Version)),
+        }
+        Ok(None)
+    }
+
+    fn finish(mut self) -> Result<Command<'a>, UsageError<'a>> {
+        let s = &mut self.spec;
+        if let Some(arg) = self.needs_deny {
+            if s.setgroups == Some(SetGroups::Allow) {
+                return Err(UsageError {
+                    arg,
+                    reason: "conflicts with --setgroups=allow (a self-mapped gid needs deny)",
+                });
+            }
+            s.setgroups = Some(SetGroups::Deny);
+        }
+        if s.setgroups.is_some() && !s.namespaces.has(Namespaces::USER) {
+            return Err(UsageError { arg: b"--setgroups", reason: "needs a user namespace (-U)" });
+        }
+        Ok(Command::Run(self.spec))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idmap::Range;
+    use std::ffi::CString;
+    use std::vec::Vec;
+
+    fn run(words: &[&str]) -> Result<Command<'static>, (String, &'static str)> {
+        let owned: Vec<&'static CStr> = core::iter::once("nsinit")
+            .chain(words.iter().copied())
+            .map(|w| &*Box::leak(CString::new(w).unwrap().into_boxed_c_str()))
+            .collect();
+        parse(owned).map_err(|e| (String::from_utf8(e.arg.to_vec()).unwrap(), e.reason))
+    }
+
+    fn spec(words: &[&str]) -> Spec<'static> {
+        match run(words) {
+            Ok(Command::Run(s)) => s,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let s = spec(&[]);
+        assert_eq!(s, Spec::default());
+        assert_eq!(s.program, None);
+    }
+
+    #[test]
+    fn clustered_short_options_and_payload_index() {
+        let s = spec(&["-Urpf", "-m", "sh", "-c", "-x"]);
+        let want = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT;
+        assert_eq!(s.namespaces.0, want);
+        assert_eq!(s.program, Some(3));
+        assert_eq!(s.uid_map.own, Some(OwnId::Id(0)));
+        assert_eq!(s.setgroups, Some(SetGroups::Deny));
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        assert_eq!(spec(&["-u", "--", "-p"]).program, Some(3));
+        assert_eq!(spec(&["-u", "--"]).program, None);
+        assert_eq!(spec(&["-u", "--", "--"]).program, Some(3));
+    }
+
+    #[test]
+    fn values_inline_and_separate() {
+        let a = spec(&["--hostname=box", "-Rroot", "-w", "/tmp", "--wd=/x"]);
+        let b = spec(&["--hostname", "box", "-R", "root", "--wd", "/x"]);
+        assert_eq!(a, b);
+        assert_eq!(a.hostname, Some(&b"box"[..]));
+        assert_eq!(a.root, Some(c"root"));
+        assert_eq!(a.wd, Some(c"/x"));
+        assert!(a.namespaces.has(Namespaces::UTS));
+        // Optional values only after '='.
+        let s = spec(&["--mount-proc", "/p"]);
+        assert_eq!((s.mount_proc, s.program), (Some(c"/proc"), Some(2)));
+        assert_eq!(spec(&["--mount-proc=/p"]).mount_proc, Some(c"/p"));
+    }
+
+    #[test]
+    fn unshare_implications() {
+        let s = spec(&["-c"]);
+        assert_eq!((s.uid_map.own, s.gid_map.own), (Some(OwnId::Same), Some(OwnId::Same)));
+        assert_eq!(s.setgroups, Some(SetGroups::Deny));
+        let s = spec(&["--map-user=5"]);
+        assert_eq!((s.uid_map.own, s.gid_map.own, s.setgroups), (Some(OwnId::Id(5)), None, None));
+        assert!(s.namespaces.has(Namespaces::USER));
+        let s = spec(&["--map-group=7"]);
+        assert_eq!(s.setgroups, Some(SetGroups::Deny));
+        let s = spec(&["--map-users=0:100000:65536", "--map-users=70000,65536,10"]);
+        assert_eq!(
+            &s.uid_map.ranges[..],
+            &[Range { inner: 0, outer: 100000, count: 65536 }, Range { inner: 65536, outer: 70000, count: 10 }]
+        );
+        assert_eq!(s.setgroups, None);
+        assert!(spec(&["--mount-proc"]).namespaces.has(Namespaces::MOUNT));
+        let s = spec(&["--monotonic=-5", "--boottime", "86400"]);
+        assert_eq!((s.monotonic, s.boottime), (-5, 86400));
+        assert!(s.namespaces.has(Namespaces::TIME));
+        assert_eq!(spec(&["-r", "--map-user=9"]).uid_map.own, Some(OwnId::Id(9)));
+        assert_eq!(spec(&["-U", "--setgroups=allow"]).setgroups, Some(SetGroups::Allow));
+    }
+
+    #[test]
+    fn kill_child_signals() {
+        assert_eq!(spec(&["--kill-child"]).kill_child, Some(9));
+        assert_eq!(spec(&["--kill-child=TERM"]).kill_child, Some(15));
+        assert_eq!(spec(&["--kill-child=SIGUSR1"]).kill_child, Some(10));
+        assert_eq!(spec(&["--kill-child=34"]).kill_child, Some(34));
+    }
+
+    #[test]
+    fn help_and_version_stop_parsing() {
+        assert_eq!(run(&["-h", "--bogus"]), Ok(Command::Help));
+        assert_eq!(run(&["-U", "--version"]), Ok(Command::Version));
+    }
+
+    #[test]
+    fn bad_command_lines() {
+        let long = "x".repeat(65);
+        let host = format!("--hostname={long}");
+        let cases: &[(&[&str], &str, &str)] = &[
+            (&["--bogus"], "--bogus", "unknown option"),
+            (&["-Uz"], "-Uz", "unknown option"),
+            (&["--hostname"], "--hostname", "needs a value"),
+            (&["-R"], "-R", "needs a value"),
+            (&["--user=/run/ns"], "--user=/run/ns", "takes no value"),
+            (&[&host], &host, "longer than 64 bytes (the kernel's limit)"),
+            (&["--map-user=root"], "--map-user=root", "expected a numeric id below 4294967295"),
+            (&["--map-users=1:2"], "--map-users=1:2", "expected INNER:OUTER:COUNT"),
+            (&["--map-users=1:2:0"], "--map-users=1:2:0", "a range of zero ids"),
+            (&["--map-users=0:1:10", "--map-users=5:100:1"], "--map-users=5:100:1", "overlaps an earlier range"),
+            (&["--setgroups=maybe"], "--setgroups=maybe", "expected allow or deny"),
+            (&["-r", "--setgroups=allow"], "-r", "conflicts with --setgroups=allow (a self-mapped gid needs deny)"),
+            (&["--setgroups=deny"], "--setgroups", "needs a user namespace (-U)"),
+            (&["--monotonic=1.5"], "--monotonic=1.5", "expected whole seconds"),
+            (&["--kill-child=FOO"], "--kill-child=FOO", "expected a signal name or number 1-64"),
+            (&["--kill-child=65"], "--kill-child=65", "expected a signal name or number 1-64"),
+            (&["--preserve-fds=-1"], "--preserve-fds=-1", "expected a number of fds"),
+            (&["--propagation=up"], "--propagation=up", "expected private, slave, shared or unchanged"),
+            (&["--wd="], "--wd=", "needs a directory"),
+        ];
+        for (words, arg, reason) in cases {
+            assert_eq!(run(words), Err((arg.to_string(), *reason)), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn more_ranges_than_the_kernel_takes() {
+        let words: Vec<String> = (0..341).map(|i| format!("--map-groups={i}:{}:1", 1000 + i)).collect();
+        let refs: Vec<&str> = words.iter().map(String::as_str).collect();
+        assert_eq!(run(&refs).unwrap_err().1, "more than 340 ranges (the kernel's limit)");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64(b"9223372036854775808"), None);
+        assert_eq!(parse_i64(b"-"), None);
+        assert_eq!(parse_signal(b"0"), None);
+        assert_eq!(parse_signal(b"SIGSYS"), Some(31));
+    }
+}

@@ -1,0 +1,14 @@
+//! nsinit: start a program in new Linux namespaces, and be PID 1 of a
+//! minimal VM. `no_std` and libc-free in the binary; built with std only for
+//! the host unit tests of the pure parts (cli, idmap, report).
+#![cfg_attr(not(test), no_std)]
+
+pub mod argv;
+pub mod child;
+pub mod cli;
+pub mod exec;
+pub mod idmap;
+pub mod launch;
+pub mod report;
+pub mod spec;
+pub mod sys;

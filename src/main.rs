@@ -1,0 +1,111 @@
+//! The nsinit binary: its own `_start`, no libc, no allocator. It reads the
+//! kernel's argc/argv/envp off the stack and hands them to the library.
+#![no_std]
+#![no_main]
+
+use nsinit::argv::{Argv, Env};
+
+// The kernel starts us with rsp pointing at argc; the ABI wants rsp 16-byte
+// aligned before a call, and rbp zeroed marks the outermost frame.
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "xor ebp, ebp",
+    "mov rdi, rsp",
+    "and rsp, -16",
+    "call {entry}",
+    "ud2",
+    entry = sym entry,
+);
+
+unsafe extern "C" fn entry(sp: *const usize) -> ! {
+    // SAFETY: at _start the stack holds argc, then argc argv pointers and a
+    // NULL, then the environment pointers and a NULL (the x86_64 SysV ABI).
+    let (argv, env) = unsafe {
+        let argc = *sp;
+        let argv = sp.add(1) as *const *const u8;
+        (Argv::from_raw(argv, argc), Env::from_raw(argv.add(argc + 1)))
+    };
+    nsinit::sys::exit(nsinit::launch::main(argv, env))
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    // No core::fmt here: the message would pull in kilobytes of formatting.
+    nsinit::report::write_all(2, b"nsinit: internal error: panic\n");
+    nsinit::sys::exit(125)
+}
+
+// Without libc nobody provides these, yet rustc emits calls to them for
+// copies, fills and comparisons. `rep movsb`/`rep stosb` are short and fast
+// on current CPUs; a plain Rust loop could be compiled back into a call to
+// the very function it implements.
+
+#[no_mangle]
+unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees both ranges are valid and disjoint.
+    unsafe {
+        core::arch::asm!("rep movsb", inout("rcx") n => _, inout("rdi") dst => _,
+            inout("rsi") src => _, options(nostack, preserves_flags));
+    }
+    dst
+}
+
+#[no_mangle]
+unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if (dst as usize).wrapping_sub(src as usize) >= n {
+        // SAFETY: dst does not start inside [src, src+n): a forward copy
+        // reads each byte before it is overwritten.
+        return unsafe { memcpy(dst, src, n) };
+    }
+    // SAFETY: overlapping with dst above src: copy backwards (direction flag
+    // set for the copy, cleared again as the ABI requires).
+    unsafe {
+        core::arch::asm!("std", "rep movsb", "cld",
+            inout("rcx") n => _, inout("rdi") dst.add(n).wrapping_sub(1) => _,
+            inout("rsi") src.add(n).wrapping_sub(1) => _, options(nostack));
+    }
+    dst
+}
+
+#[no_mangle]
+unsafe extern "C" fn memset(dst: *mut u8, byte: i32, n: usize) -> *mut u8 {
+    // SAFETY: the caller guarantees dst..dst+n is valid for writes.
+    unsafe {
+        core::arch::asm!("rep stosb", inout("rcx") n => _, inout("rdi") dst => _,
+            in("al") byte as u8, options(nostack, preserves_flags));
+    }
+    dst
+}
+
+#[no_mangle]
+unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    let mut i = 0;
+    while i < n {
+        // SAFETY: the caller guarantees both ranges are valid for n bytes;
+        // volatile reads keep LLVM from turning this loop into a memcmp call.
+        let (x, y) = unsafe { (core::ptr::read_volatile(a.add(i)), core::ptr::read_volatile(b.add(i))) };
+        if x != y {
+            return i32::from(x) - i32::from(y);
+        }
+        i += 1;
+    }
+    0
+}
+
+#[no_mangle]
+unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: same contract as memcmp.
+    unsafe { memcmp(a, b, n) }
+}
+
+#[no_mangle]
+unsafe extern "C" fn strlen(s: *const u8) -> usize {
+    let mut n = 0;
+    // SAFETY: the caller guarantees `s` is NUL-terminated; volatile for the
+    // same reason as in memcmp (LLVM knows the strlen idiom).
+    while unsafe { core::ptr::read_volatile(s.add(n)) } != 0 {
+        n += 1;
+    }
+    n
+}

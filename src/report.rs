@@ -1,0 +1,279 @@
+//! Error lines and the `--debug` timeline on stderr, without `core::fmt`
+//! (which would cost more than the rest of nsinit together).
+//!
+//! Every failure is one line, written with a single write(2) so lines from
+//! the parent and the child never interleave:
+//! `nsinit: <step> <object>: <reason> (<ERRNO>); <hint>`.
+
+use core::sync::atomic::{AtomicBool, Ordering};
+use rustix::io::Errno;
+
+/// Exit status for nsinit's own failures (bad usage, a failed setup step).
+pub const STATUS_SETUP: u8 = 125;
+/// The payload exists but cannot be executed.
+pub const STATUS_NOT_EXECUTABLE: u8 = 126;
+/// The payload does not exist.
+pub const STATUS_NOT_FOUND: u8 = 127;
+
+/// What a step was working on when it failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Object<'a> {
+    None,
+    Text(&'a [u8]),
+    /// `/proc/<pid>/<file>`, formatted only if the error is printed.
+    ProcFile(u32, &'static str),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    Errno(Errno),
+    Reason(&'static str),
+}
+
+/// A failed step: enough to print the one line and choose the exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure<'a> {
+    pub step: &'static str,
+    pub object: Object<'a>,
+    pub cause: Cause,
+    pub hint: Option<&'static str>,
+    pub status: u8,
+}
+
+impl<'a> Failure<'a> {
+    pub fn errno(step: &'static str, object: Object<'a>, errno: Errno) -> Self {
+        Failure { step, object, cause: Cause::Errno(errno), hint: None, status: STATUS_SETUP }
+    }
+
+    pub fn reason(step: &'static str, object: Object<'a>, reason: &'static str) -> Self {
+        Failure { step, object, cause: Cause::Reason(reason), hint: None, status: STATUS_SETUP }
+    }
+
+    pub fn hint(mut self, hint: &'static str) -> Self {
+        self.hint = Some(hint);
+        self
+    }
+
+    pub fn hint_if(self, cond: bool, hint: &'static str) -> Self {
+        if cond {
+            self.hint(hint)
+        } else {
+            self
+        }
+    }
+
+    /// Writes the line to stderr.
+    pub fn print(&self) {
+        let mut line = Line::new();
+        line.push(b"nsinit: ").push(self.step.as_bytes());
+        match self.object {
+            Object::None => {}
+            Object::Text(t) => {
+                line.push(b" ").push(t);
+            }
+            Object::ProcFile(pid, file) => {
+                line.push(b" /proc/").num(u64::from(pid)).push(b"/").push(file.as_bytes());
+            }
+        }
+        line.push(b": ");
+        match self.cause {
+            Cause::Reason(r) => {
+                line.push(r.as_bytes());
+            }
+            Cause::Errno(e) => {
+                let (name, text) = errno_name(e);
+                line.push(text.as_bytes()).push(b" (");
+                if name.is_empty() {
+                    line.push(b"errno ").num(e.raw_os_error() as u64);
+                } else {
+                    line.push(name.as_bytes());
+                }
+                line.push(b")");
+            }
+        }
+        if let Some(h) = self.hint {
+            line.push(b"; ").push(h.as_bytes());
+        }
+        line.send();
+    }
+}
+
+/// The errno values nsinit's steps can meet, by name and glibc's wording.
+fn errno_name(e: Errno) -> (&'static str, &'static str) {
+    const TABLE: &[(Errno, &str, &str)] = &[
+        (Errno::PERM, "EPERM", "Operation not permitted"),
+        (Errno::NOENT, "ENOENT", "No such file or directory"),
+        (Errno::SRCH, "ESRCH", "No such process"),
+        (Errno::INTR, "EINTR", "Interrupted system call"),
+        (Errno::IO, "EIO", "Input/output error"),
+        (Errno::TOOBIG, "E2BIG", "Argument list too long"),
+        (Errno::NOEXEC, "ENOEXEC", "Exec format error"),
+        (Errno::BADF, "EBADF", "Bad file descriptor"),
+        (Errno::CHILD, "ECHILD", "No child processes"),
+        (Errno::AGAIN, "EAGAIN", "Resource temporarily unavailable"),
+        (Errno::NOMEM, "ENOMEM", "Cannot allocate memory"),
+        (Errno::ACCESS, "EACCES", "Permission denied"),
+        (Errno::FAULT, "EFAULT", "Bad address"),
+        (Errno::BUSY, "EBUSY", "Device or resource busy"),
+        (Errno::EXIST, "EEXIST", "File exists"),
+        (Errno::XDEV, "EXDEV", "Invalid cross-device link"),
+        (Errno::NODEV, "ENODEV", "No such device"),
+        (Errno::NOTDIR, "ENOTDIR", "Not a directory"),
+        (Errno::ISDIR, "EISDIR", "Is a directory"),
+        (Errno::INVAL, "EINVAL", "Invalid argument"),
+        (Errno::NFILE, "ENFILE", "Too many open files in system"),
+        (Errno::MFILE, "EMFILE", "Too many open files"),
+        (Errno::TXTBSY, "ETXTBSY", "Text file busy"),
+        (Errno::NOSPC, "ENOSPC", "No space left on device"),
+        (Errno::ROFS, "EROFS", "Read-only file system"),
+        (Errno::RANGE, "ERANGE", "Numerical result out of range"),
+        (Errno::NAMETOOLONG, "ENAMETOOLONG", "File name too long"),
+        (Errno::NOSYS, "ENOSYS", "Function not implemented"),
+        (Errno::LOOP, "ELOOP", "Too many levels of symbolic links"),
+        (Errno::USERS, "EUSERS", "Too many users"),
+        (Errno::OPNOTSUPP, "EOPNOTSUPP", "Operation not supported"),
+    ];
+    TABLE
+        .iter()
+        .find(|(code, _, _)| *code == e)
+        .map_or(("", "Unknown error"), |&(_, name, text)| (name, text))
+}
+
+static DEBUG: AtomicBool = AtomicBool::new(false);
+
+pub fn set_debug(on: bool) {
+    DEBUG.store(on, Ordering::Relaxed);
+}
+
+pub fn debugging() -> bool {
+    DEBUG.load(Ordering::Relaxed)
+}
+
+/// One `--debug` line: `nsinit: [<CLOCK_MONOTONIC in µs>us] <step> <object>`.
+/// Absolute monotonic time, so that in a VM it reads as time since boot.
+pub fn debug(step: &str, object: &[u8]) {
+    if debugging() {
+        debug_line(step).push(object).send();
+    }
+}
+
+/// Starts a `--debug` line for callers that add more than one object.
+pub fn debug_line(step: &str) -> Line {
+    let mut line = Line::new();
+    line.push(b"nsinit: [").num(crate::sys::monotonic_micros()).push(b"us] ");
+    line.push(step.as_bytes()).push(b" ");
+    line
+}
+
+/// A fixed buffer for one line of output. What does not fit is cut and
+/// marked with "...", never dropped silently.
+pub struct Line {
+    buf: [u8; 512],
+    len: usize,
+    cut: bool,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Line {
+    pub const fn new() -> Self {
+        Line { buf: [0; 512], len: 0, cut: false }
+    }
+
+    pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
+        // Keep room for the "...\n" marker.
+        let room = self.buf.len() - 4 - self.len;
+        let n = bytes.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        self.cut |= n < bytes.len();
+        self
+    }
+
+    pub fn num(&mut self, n: u64) -> &mut Self {
+        let mut digits = [0u8; 20];
+        self.push(format_u64(n, &mut digits))
+    }
+
+    pub fn int(&mut self, n: i64) -> &mut Self {
+        if n < 0 {
+            self.push(b"-");
+        }
+        self.num(n.unsigned_abs())
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Ends the line and writes it to stderr in one write(2).
+    pub fn send(&mut self) {
+        if self.cut {
+            self.buf[self.len..self.len + 3].copy_from_slice(b"...");
+            self.len += 3;
+        }
+        self.buf[self.len] = b'\n';
+        self.len += 1;
+        write_all(2, &self.buf[..self.len]);
+    }
+}
+
+/// Decimal digits of `n`, in the tail of `buf`.
+pub fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[i..];
+        }
+    }
+}
+
+/// Writes all of `bytes` to `fd`; errors are ignored (there is nowhere left to
+/// report them).
+pub fn write_all(fd: i32, mut bytes: &[u8]) {
+    // SAFETY: fd 0-2 are the process's standard streams, which it never
+    // closes; a closed one just makes the write fail with EBADF.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => bytes = &bytes[n..],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        let mut b = [0u8; 20];
+        assert_eq!(format_u64(0, &mut b), b"0");
+        assert_eq!(format_u64(u64::MAX, &mut b), b"18446744073709551615");
+        let mut l = Line::new();
+        l.int(-42).push(b" ").int(7);
+        assert_eq!(l.as_bytes(), b"-42 7");
+    }
+
+    #[test]
+    fn long_lines_are_cut_visibly() {
+        let mut l = Line::new();
+        l.push(&[b'x'; 600]);
+        assert_eq!(l.as_bytes().len(), 508);
+        assert!(l.cut);
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(errno_name(Errno::PERM), ("EPERM", "Operation not permitted"));
+        assert_eq!(errno_name(Errno::from_raw_os_error(4000)).0, "");
+    }
+}

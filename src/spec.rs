@@ -1,0 +1,109 @@
+//! `Spec`: everything the command line asked for, as plain data. The parser
+//! (cli.rs) builds it without a single system call; the launcher (launch.rs)
+//! and the child (child.rs) only read it.
+
+use crate::idmap::IdMap;
+use core::ffi::CStr;
+use linux_raw_sys::general as k;
+
+/// The namespaces to create, as CLONE_NEW* bits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Namespaces(pub u32);
+
+impl Namespaces {
+    pub const USER: u32 = k::CLONE_NEWUSER;
+    pub const PID: u32 = k::CLONE_NEWPID;
+    pub const MOUNT: u32 = k::CLONE_NEWNS;
+    pub const UTS: u32 = k::CLONE_NEWUTS;
+    pub const IPC: u32 = k::CLONE_NEWIPC;
+    pub const NET: u32 = k::CLONE_NEWNET;
+    pub const CGROUP: u32 = k::CLONE_NEWCGROUP;
+    pub const TIME: u32 = k::CLONE_NEWTIME;
+
+    pub fn has(self, ns: u32) -> bool {
+        self.0 & ns != 0
+    }
+
+    /// The flags for clone: all but the time namespace, which the child
+    /// creates itself once its clock offsets are known (see child.rs).
+    pub fn clone_flags(self) -> u64 {
+        u64::from(self.0 & !Self::TIME)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetGroups {
+    Allow,
+    Deny,
+}
+
+impl SetGroups {
+    pub fn as_bytes(self) -> &'static [u8] {
+        match self {
+            SetGroups::Allow => b"allow",
+            SetGroups::Deny => b"deny",
+        }
+    }
+}
+
+/// What happens to mount events between the new mount namespace and the
+/// caller's, as in unshare(1); applied recursively to `/`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Propagation {
+    /// unshare's default: nothing mounted inside leaks out, and the other
+    /// way round.
+    Private,
+    Slave,
+    Shared,
+    Unchanged,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spec<'a> {
+    pub namespaces: Namespaces,
+    pub uid_map: IdMap,
+    pub gid_map: IdMap,
+    /// What to write to /proc/PID/setgroups; `None` leaves the kernel's
+    /// default ("allow").
+    pub setgroups: Option<SetGroups>,
+    pub hostname: Option<&'a [u8]>,
+    pub domainname: Option<&'a [u8]>,
+    pub propagation: Propagation,
+    /// Where to mount a fresh /proc (after the root change).
+    pub mount_proc: Option<&'a CStr>,
+    pub root: Option<&'a CStr>,
+    pub wd: Option<&'a CStr>,
+    /// Clock offsets of the new time namespace, in seconds.
+    pub monotonic: i64,
+    pub boottime: i64,
+    /// Signal the payload gets when nsinit dies (PR_SET_PDEATHSIG).
+    pub kill_child: Option<u32>,
+    /// Fds 3 .. 3+N stay open in the payload.
+    pub preserve_fds: u32,
+    pub debug: bool,
+    /// Index in argv of the payload's name; `None`: `$SHELL` or /bin/sh.
+    pub program: Option<usize>,
+}
+
+impl Default for Spec<'_> {
+    fn default() -> Self {
+        Spec {
+            namespaces: Namespaces::default(),
+            uid_map: IdMap::default(),
+            gid_map: IdMap::default(),
+            setgroups: None,
+            hostname: None,
+            domainname: None,
+            propagation: Propagation::Private,
+            mount_proc: None,
+            root: None,
+            wd: None,
+            monotonic: 0,
+            boottime: 0,
+            kill_child: None,
+            preserve_fds: 0,
+            debug: false,
+            program: None,
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! The few system calls rustix 1.x does not expose (its `runtime` module is
+//! private): process exit, fork-style clone3/clone, execve, the signal-mask
+//! and signal-wait calls, close_range and a vDSO-free clock. Numbers and
+//! structures come from linux-raw-sys. Everything else goes through rustix.
+//!
+//! Every function here is a thin wrapper: it turns the kernel's `-errno`
+//! return into `Err(Errno)` and nothing more.
+
+use core::arch::asm;
+use core::ffi::CStr;
+use core::mem::size_of;
+use linux_raw_sys::general as k;
+use rustix::io::Errno;
+
+/// A signal set as the kernel's rt_sig* calls take it: one bit per signal,
+/// bit N-1 for signal N, 64 signals on x86_64.
+pub type SigSet = u64;
+
+pub const fn sig_bit(sig: u32) -> SigSet {
+    1 << (sig - 1)
+}
+
+#[inline(always)]
+unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 syscall ABI: number in rax, arguments in rdi, rsi,
+    // rdx, r10; the kernel clobbers rcx and r11. The caller vouches for the
+    // arguments of the particular call.
+    unsafe {
+        asm!("syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a0, in("rsi") a1, in("rdx") a2, in("r10") a3,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack));
+    }
+    ret
+}
+
+fn result(ret: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno::from_raw_os_error(-ret as i32))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// exit_group(2): ends every thread of the process.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: exit_group takes one integer and never returns.
+    unsafe {
+        asm!("syscall", in("rax") k::__NR_exit_group, in("rdi") code,
+            options(noreturn, nostack));
+    }
+}
+
+/// Fork-style clone: no new stack and no CLONE_VM, so the child runs on a
+/// copy of the parent's memory exactly as after fork(2). Returns `Ok(None)`
+/// in the child and `Ok(Some(pid))` in the parent.
+///
+/// clone3 first; clone(2) when the kernel predates it (< 5.3). clone(2)
+/// keeps the exit signal in its low byte, where CLONE_NEWTIME (0x80) would
+/// collide: callers never pass CLONE_NEWTIME here (see child.rs).
+pub fn fork_with_flags(flags: u64) -> Result<Option<u32>, Errno> {
+    let args = k::clone_args {
+        flags,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: u64::from(k::SIGCHLD),
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: 0,
+    };
+    // SAFETY: `args` lives across the call and its size is passed along; with
+    // stack = 0 and no CLONE_VM/CLONE_SETTLS the child continues on its own
+    // copy of this stack, so returning into Rust code in both processes is
+    // sound (this is what fork() does).
+    let mut ret = unsafe {
+        syscall4(k::__NR_clone3, &args as *const _ as usize, size_of::<k::clone_args>(), 0, 0)
+    };
+    if ret == -(Errno::NOSYS.raw_os_error() as isize) {
+        // SAFETY: clone(flags, stack = 0, ...) is fork() with namespace flags,
+        // as above; the pointer arguments are unused without the SETTID flags.
+        ret = unsafe {
+            syscall4(k::__NR_clone, (flags | u64::from(k::SIGCHLD)) as usize, 0, 0, 0)
+        };
+    }
+    result(ret).map(|pid| if pid == 0 { None } else { Some(pid as u32) })
+}
+
+/// execve(2); returns only on failure.
+pub fn execve(path: &CStr, argv: *const *const u8, envp: *const *const u8) -> Errno {
+    // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated
+    // arrays of NUL-terminated strings (the kernel's own vectors or ours).
+    let ret = unsafe {
+        syscall4(k::__NR_execve, path.as_ptr() as usize, argv as usize, envp as usize, 0)
+    };
+    match result(ret) {
+        Err(e) => e,
+        Ok(_) => Errno::INVAL,
+    }
+}
+
+/// rt_sigprocmask(2): sets the blocked mask per `how`, returns the old one.
+pub fn sigprocmask(how: u32, set: SigSet) -> Result<SigSet, Errno> {
+    let mut old: SigSet = 0;
+    // SAFETY: both pointers refer to live 8-byte sets; the size passed is 8.
+    let ret = unsafe {
+        syscall4(k::__NR_rt_sigprocmask, how as usize, &set as *const _ as usize,
+            &mut old as *mut _ as usize, size_of::<SigSet>())
+    };
+    result(ret).map(|_| old)
+}
+
+/// Resets `sig` to its default disposition (SIG_DFL, no flags, empty mask).
+pub fn set_default_action(sig: u32) -> Result<(), Errno> {
+    // struct kernel_sigaction on x86_64: handler, flags, restorer, mask.
+    let act: [usize; 4] = [0; 4];
+    // SAFETY: `act` has the layout of the x86_64 kernel sigaction and lives
+    // across the call; no old action is requested.
+    let ret = unsafe {
+        syscall4(k::__NR_rt_sigaction, sig as usize, act.as_ptr() as usize, 0, size_of::<SigSet>())
+    };
+    result(ret).map(|_| ())
+}
+
+/// What sigwaitinfo tells about one signal.
+pub struct SigInfo {
+    pub signo: u32,
+    /// `si_code`: SI_USER (0) for kill(2), SI_KERNEL (0x80) for a signal
+    /// the terminal sent to the whole foreground process group.
+    pub code: i32,
+}
+
+/// sigwaitinfo(2): takes one pending signal of `set` (which must be blocked).
+pub fn sigwaitinfo(set: SigSet) -> Result<SigInfo, Errno> {
+    let mut info = [0i32; 32];
+    // SAFETY: `info` is a 128-byte buffer, the size of the kernel's siginfo;
+    // a null timeout means wait without limit.
+    let ret = unsafe {
+        syscall4(k::__NR_rt_sigtimedwait, &set as *const _ as usize,
+            info.as_mut_ptr() as usize, 0, size_of::<SigSet>())
+    };
+    result(ret).map(|signo| SigInfo { signo: signo as u32, code: info[2] })
+}
+
+/// From <linux/close_range.h>, which linux-raw-sys does not carry (5.11+).
+const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
+
+/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every fd from `first` up is
+/// closed by the coming execve, the fds nsinit itself still needs included.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments.
+    let ret = unsafe {
+        syscall4(k::__NR_close_range, first as usize, u32::MAX as usize,
+            CLOSE_RANGE_CLOEXEC, 0)
+    };
+    result(ret).map(|_| ())
+}
+
+/// CLOCK_MONOTONIC in microseconds, by the syscall rather than the vDSO:
+/// finding the vDSO makes rustix read the auxiliary vector, which can need
+/// /proc, which PID 1 has not mounted yet.
+pub fn monotonic_micros() -> u64 {
+    let mut ts = k::__kernel_timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a live timespec the kernel fills in.
+    unsafe {
+        syscall4(k::__NR_clock_gettime, k::CLOCK_MONOTONIC as usize, &mut ts as *mut _ as usize, 0, 0);
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
