@@ -52,6 +52,8 @@ pub const VERSION: &str = concat!("nsinit ", env!("CARGO_PKG_VERSION"), "\n");
 /// The kernel's limit for a host or domain name (__NEW_UTS_LEN).
 pub const MAX_NAME: usize = 64;
 
+// No heap to box the Spec into; it lives on the stack once either way.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command<'a> {
     Run(Spec<'a>),

@@ -1,0 +1,411 @@
+//! The launcher on the real kernel: the seed's three steps, maps, exit
+//! statuses, bad input, signals, fds, clocks.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+fn sorted(v: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = v.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+// --- The seed's three steps -------------------------------------------------
+
+#[test]
+fn seed_step_1_uts_alone_changes_only_uts() {
+    let s = probe(As::Root, &["-u"]);
+    assert_eq!(new_namespaces(&s), sorted(&["uts"]), "{s:?}");
+    assert_eq!(s["uid_map"], "0 0 4294967295", "the caller's own user namespace");
+}
+
+#[test]
+fn seed_step_2_six_namespaces_without_maps_show_overflow_ids() {
+    let (ou, og) = (overflow_id("uid"), overflow_id("gid"));
+    for who in [As::Root, As::Nobody] {
+        let s = probe(who, &["-U", "-p", "-m", "-u", "-i", "-n"]);
+        let six = sorted(&["user", "pid", "pid_for_children", "mnt", "uts", "ipc", "net"]);
+        assert_eq!(new_namespaces(&s), six, "{who:?}");
+        assert_eq!(s["uid_map"], "", "{who:?}");
+        assert!(s["id"].starts_with(&format!("uid={ou}(")), "{who:?}: {}", s["id"]);
+        assert!(s["id"].contains(&format!(" gid={og}(")), "{who:?}: {}", s["id"]);
+        assert_eq!(s["pid"], "1");
+    }
+}
+
+#[test]
+fn seed_step_3_map_root_gives_uid_0_mapped_to_the_caller() {
+    for (who, caller) in [(As::Root, 0), (As::Nobody, NOBODY)] {
+        let s = probe(who, &["-U", "-p", "-m", "-u", "-i", "-n", "-r"]);
+        assert_eq!(s["uid_map"], format!("0 {caller} 1"), "{who:?}");
+        assert_eq!(s["gid_map"], format!("0 {caller} 1"), "{who:?}");
+        assert_eq!(s["setgroups"], "deny");
+        assert!(s["id"].starts_with("uid=0(root) gid=0(root)"), "{}", s["id"]);
+    }
+}
+
+#[test]
+fn cgroup_and_time_stay_unless_asked() {
+    let s = probe(As::Nobody, &["-r", "-p", "-m", "-u", "-i", "-n"]);
+    for ns in ["cgroup", "time", "time_for_children"] {
+        assert_eq!(s[&format!("ns {ns}")], "same", "{ns}");
+    }
+    let s = probe(As::Nobody, &["-r", "-C", "-T"]);
+    assert_eq!(new_namespaces(&s), sorted(&["user", "cgroup", "time", "time_for_children"]));
+}
+
+// --- Maps ------------------------------------------------------------------
+
+#[test]
+fn root_writes_ranges_exactly() {
+    let s = probe(As::Root, &["--map-users=0:100000:65536", "--map-groups=0:100000:65536"]);
+    assert_eq!(s["uid_map"], "0 100000 65536");
+    assert_eq!(s["gid_map"], "0 100000 65536");
+    assert_eq!(s["setgroups"], "allow");
+    // Several ranges, util-linux 2.38's comma order, and the caller's own id.
+    let s = probe(
+        As::Root,
+        &["--map-users=1:100000:1000", "--map-users=300000,2000,10", "--map-user=0", "--map-groups=0:100000:1"],
+    );
+    assert_eq!(s["uid_map"], "0 0 1 1 100000 1000 2000 300000 10");
+    assert_eq!(s["gid_map"], "0 100000 1");
+}
+
+#[test]
+fn unprivileged_ranges_fail_with_the_cause() {
+    let o = run(As::Nobody, &["--map-users=0:100000:65536", "--map-groups=0:100000:65536", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("nsinit: write /proc/"), "{err}");
+    assert!(err.contains("/uid_map: Operation not permitted (EPERM); without CAP_SETUID"), "{err}");
+    assert!(err.contains("only your own id can be mapped"), "{err}");
+}
+
+#[test]
+fn unprivileged_gid_map_with_setgroups_allow_names_the_fix() {
+    let o = run(As::Nobody, &["-U", "--setgroups=allow", "--map-groups=0:65534:1", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("/gid_map: Operation not permitted (EPERM); an unprivileged gid map needs --setgroups=deny"), "{}", stderr(&o));
+}
+
+// --- Exit statuses ----------------------------------------------------------
+
+#[test]
+fn payload_exit_statuses_pass_through() {
+    for code in [0, 1, 42, 255] {
+        let o = run(As::Root, &["-p", "/bin/sh", "-c", &format!("exit {code}")]);
+        assert_eq!(o.status.code(), Some(code));
+        assert_eq!(stderr(&o), "");
+    }
+}
+
+#[test]
+fn death_by_signal_gives_128_plus_n() {
+    for (sig, n) in [("TERM", 15), ("KILL", 9), ("SEGV", 11)] {
+        // Not under -p: PID 1 of a pid namespace ignores signals it has no
+        // handler for, even from itself.
+        let o = run(As::Root, &["-u", "/bin/sh", "-c", &format!("kill -{sig} $$")]);
+        assert_eq!(o.status.code(), Some(128 + n), "{sig}");
+    }
+    let o = run(As::Nobody, &["-r", "-p", "--", "/bin/sh", "-c", "sleep 5 & kill -KILL $!; wait $!; exit $?"]);
+    assert_eq!(o.status.code(), Some(137));
+}
+
+#[test]
+fn missing_and_unrunnable_programs() {
+    let o = run(As::Root, &["-u", "/nonexistent/prog"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert_eq!(stderr(&o), "nsinit: exec /nonexistent/prog: No such file or directory (ENOENT)\n");
+    let o = run(As::Root, &["-u", "no-such-program-anywhere"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert_eq!(stderr(&o), "nsinit: exec no-such-program-anywhere: No such file or directory (ENOENT)\n");
+
+    let dir = std::env::temp_dir().join(format!("nsinit-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("not-executable");
+    std::fs::write(&file, "#!/bin/sh\necho hi\n").unwrap();
+    let o = run(As::Root, &["-u", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(126));
+    assert!(stderr(&o).ends_with(": Permission denied (EACCES)\n"), "{}", stderr(&o));
+    // Found in PATH but not executable: 126 too, as in sh.
+    let o = command(As::Root, nsinit(), &["-u", "not-executable"]).env("PATH", &dir).output().unwrap();
+    assert_eq!(o.status.code(), Some(126));
+    let o = run(As::Root, &["-u", "/"]);
+    assert_eq!(o.status.code(), Some(126));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bare_names_are_found_in_path() {
+    let out = ok(As::Root, &["-u", "echo", "found"]);
+    assert_eq!(out, "found\n");
+    let o = command(As::Root, nsinit(), &["-u", "echo", "x"]).env("PATH", "/nonexistent:/usr/bin:/bin").output().unwrap();
+    assert_eq!(stdout(&o), "x\n");
+}
+
+#[test]
+fn default_program_is_shell_or_bin_sh() {
+    let mut c = command(As::Root, nsinit(), &["-u"]);
+    c.env("SHELL", "/bin/cat").stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"echoed by cat\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "echoed by cat\n");
+    let mut c = command(As::Root, nsinit(), &["-u"]);
+    c.env_remove("SHELL").stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"echo sh here $((6*7))\n").unwrap();
+    assert_eq!(stdout(&child.wait_with_output().unwrap()), "sh here 42\n");
+}
+
+#[test]
+fn arguments_pass_through_untruncated() {
+    // No fixed capacity applies to the payload's argv: it is a tail of
+    // nsinit's own, passed on without copying.
+    let many: Vec<String> = (0..50_000).map(|i| i.to_string()).collect();
+    let mut args = vec!["-u", "/bin/sh", "-c", "echo $# ${50000}", "sh"];
+    args.extend(many.iter().map(String::as_str));
+    assert_eq!(ok(As::Root, &args), "50000 49999\n");
+}
+
+// --- Bad input ----------------------------------------------------------
+
+#[test]
+fn bad_input_gives_125_and_one_line() {
+    let long_host = format!("--hostname={}", "h".repeat(65));
+    let ranges: Vec<String> = (0..341).map(|i| format!("--map-users={i}:{}:1", 100000 + i)).collect();
+    let mut too_many: Vec<&str> = ranges.iter().map(String::as_str).collect();
+    too_many.push("true");
+    let cases: Vec<(As, Vec<&str>, &str)> = vec![
+        (As::Root, vec!["--frobnicate", "true"], "nsinit: option --frobnicate: unknown option; see nsinit --help"),
+        (As::Root, vec!["-Ux", "true"], "nsinit: option -Ux: unknown option"),
+        (As::Root, vec!["--hostname"], "nsinit: option --hostname: needs a value"),
+        (As::Root, vec!["-w"], "nsinit: option -w: needs a value"),
+        (As::Root, vec!["--pid=/run/pidns", "true"], "nsinit: option --pid=/run/pidns: takes no value"),
+        (As::Root, vec!["--map-users=0:100000", "true"], "expected INNER:OUTER:COUNT"),
+        (As::Root, vec!["--map-users=a:b:c", "true"], "expected INNER:OUTER:COUNT"),
+        (As::Root, vec!["--map-users=0:100000:0", "true"], "a range of zero ids"),
+        (As::Root, vec!["--map-groups=4294967290:0:10", "true"], "range goes past id 4294967294"),
+        (As::Root, vec!["--map-users=0:100:10", "--map-users=5:200:10", "true"], "overlaps an earlier range"),
+        (As::Root, vec!["--map-users=0:100:10", "--map-users=50:105:1", "true"], "overlaps an earlier range"),
+        (As::Root, too_many, "more than 340 ranges (the kernel's limit)"),
+        (As::Root, vec![&long_host, "true"], "longer than 64 bytes (the kernel's limit)"),
+        (As::Root, vec!["--map-user=bob", "true"], "expected a numeric id below 4294967295"),
+        (As::Root, vec!["--setgroups=sometimes", "true"], "expected allow or deny"),
+        (As::Root, vec!["-r", "--setgroups=allow", "true"], "conflicts with --setgroups=allow"),
+        (As::Root, vec!["--setgroups=deny", "true"], "needs a user namespace (-U)"),
+        (As::Root, vec!["--monotonic=soon", "true"], "expected whole seconds"),
+        (As::Root, vec!["--kill-child=SIGNOPE", "true"], "expected a signal name or number 1-64"),
+        (As::Root, vec!["--preserve-fds=many", "true"], "expected a number of fds"),
+        (As::Root, vec!["--propagation=sideways", "true"], "expected private, slave, shared or unchanged"),
+        (As::Root, vec!["--map-users=0:0:1", "--map-user=5", "true"], "a range overlaps the caller's own mapped id"),
+        (As::Root, vec!["-R", "/nonexistent-root", "true"], "nsinit: chroot /nonexistent-root: No such file or directory (ENOENT)"),
+        (As::Root, vec!["-w", "/nonexistent-dir", "true"], "nsinit: chdir /nonexistent-dir: No such file or directory (ENOENT)"),
+        (As::Nobody, vec!["-u", "true"], "nsinit: clone new namespaces: Operation not permitted (EPERM); new namespaces need CAP_SYS_ADMIN"),
+        (As::Nobody, vec!["--map-users=0:100000:65536", "true"], "only your own id can be mapped"),
+        (As::Nobody, vec!["-U", "--setgroups=allow", "--map-groups=0:65534:1", "true"], "needs --setgroups=deny"),
+        (As::Nobody, vec!["-r", "--mount-proc", "true"], "nsinit: mount proc /proc: Operation not permitted (EPERM); proc mounts in a user namespace only for a pid namespace it owns: add -p"),
+        (As::Nobody, vec!["-r", "-T", "--monotonic=-999999999999", "true"], "nsinit: write /proc/self/timens_offsets"),
+    ];
+    assert!(cases.len() >= 20);
+    for (who, args, want) in &cases {
+        let o = run(*who, args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("nsinit: ") && err.contains(want), "{args:?}: want {want:?}, got {err}");
+        assert!(!err.contains("panic"), "{err}");
+        assert_eq!(stdout(&o), "", "{args:?}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let o = run(As::Root, &["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let help = stdout(&o);
+    for flag in ["--map-users=INNER:OUTER:COUNT", "--mount-proc", "--kill-child", "--preserve-fds", "--monotonic"] {
+        assert!(help.contains(flag), "{flag}");
+    }
+    assert_eq!(ok(As::Root, &["-V"]), format!("nsinit {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+// --- Signals --------------------------------------------------------------
+
+/// Starts nsinit with a payload that reports each signal it gets.
+fn signal_payload(flags: &[&str]) -> std::process::Child {
+    let script = r#"
+        trap 'echo got TERM' TERM; trap 'echo got INT' INT; trap 'echo got USR1; exit 7' USR1
+        echo ready
+        while :; do sleep 10 & wait $!; done"#;
+    let mut args = flags.to_vec();
+    args.extend(["--", "/bin/sh", "-c", script]);
+    command(As::Root, nsinit(), &args).stdout(Stdio::piped()).spawn().unwrap()
+}
+
+#[test]
+fn term_int_usr1_reach_the_payload() {
+    for flags in [&["-u"][..], &["-U", "-r", "-p"][..]] {
+        let mut child = signal_payload(flags);
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert_eq!(lines.next().unwrap().unwrap(), "ready");
+        for (sig, want) in [(libc::SIGTERM, "got TERM"), (libc::SIGINT, "got INT"), (libc::SIGUSR1, "got USR1")] {
+            // SAFETY: kill(2) on our own child's pid.
+            assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+            assert_eq!(lines.next().unwrap().unwrap(), want, "{flags:?}");
+        }
+        assert_eq!(child.wait().unwrap().code(), Some(7), "{flags:?}");
+    }
+}
+
+/// Runs `args` from a caller that blocks HUP and USR2 and ignores INT, QUIT
+/// and PIPE; returns the payload's SigBlk and SigIgn lines.
+fn masks_seen(program: &str, args: &[&str]) -> String {
+    let mut c = command(As::Root, program, args);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGHUP);
+            libc::sigaddset(&mut set, libc::SIGUSR2);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGPIPE] {
+                libc::signal(sig, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    String::from_utf8(c.output().unwrap().stdout).unwrap()
+}
+
+#[test]
+fn payload_starts_with_no_blocked_or_ignored_signals() {
+    let grep = ["grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"];
+    // The control: without nsinit the odd state does reach grep.
+    let direct = masks_seen("grep", &grep[1..]);
+    let mask = |line: &str| u64::from_str_radix(line.split('\t').nth(1).unwrap(), 16).unwrap();
+    let lines: Vec<&str> = direct.lines().collect();
+    assert_eq!(mask(lines[0]), 0x801, "{direct}");
+    assert_eq!(mask(lines[1]) & 0x1006, 0x1006, "{direct}");
+    let mut args = vec!["-U", "-r", "-p", "--"];
+    args.extend(grep);
+    assert_eq!(masks_seen(nsinit(), &args), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
+// --- Fds -----------------------------------------------------------------
+
+fn fd7_seen(args: &[&str]) -> String {
+    let file = std::fs::File::open("/proc/self/status").unwrap();
+    let mut c = command(As::Root, nsinit(), args);
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
+    // SAFETY: dup2 is async-signal-safe; fd 7 is left without CLOEXEC.
+    unsafe {
+        c.pre_exec(move || {
+            libc::dup2(raw, 7);
+            Ok(())
+        });
+    }
+    String::from_utf8(c.output().unwrap().stdout).unwrap()
+}
+
+#[test]
+fn inherited_fds_are_closed_unless_preserved() {
+    let check = ["/bin/sh", "-c", "[ -e /proc/self/fd/7 ] && echo present || echo absent"];
+    let with = |flags: &[&str]| {
+        let mut a = flags.to_vec();
+        a.extend(check);
+        fd7_seen(&a)
+    };
+    assert_eq!(with(&["-u"]), "absent\n");
+    assert_eq!(with(&["-u", "--preserve-fds=4"]), "absent\n");
+    assert_eq!(with(&["-u", "--preserve-fds=5"]), "present\n");
+    assert_eq!(with(&["-U", "-r", "-p", "--preserve-fds=5"]), "present\n");
+}
+
+// --- Hostname, proc, debug, kill-child ------------------------------------------
+
+#[test]
+fn hostname_domainname_and_proc() {
+    let out = ok(
+        As::Nobody,
+        &["-r", "-p", "--mount-proc", "--hostname=box", "--domainname=dom", "/bin/sh", "-c",
+          "cat /proc/sys/kernel/hostname /proc/sys/kernel/domainname; ls /proc | grep -c '^[0-9]'"],
+    );
+    // Only sh and the pipeline's two commands exist in the new pid namespace.
+    assert_eq!(out, "box\ndom\n3\n");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_ne!(host.trim(), "box");
+}
+
+#[test]
+fn debug_prints_a_monotonic_timeline() {
+    let o = run(As::Nobody, &["--debug", "-r", "-p", "--hostname=x", "true"]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    let mut last = 0u64;
+    let mut steps = vec![];
+    for line in err.lines() {
+        let rest = line.strip_prefix("nsinit: [").unwrap_or_else(|| panic!("{line}"));
+        let (us, step) = rest.split_once("us] ").unwrap();
+        let us: u64 = us.parse().unwrap();
+        assert!(us >= last, "{err}");
+        last = us;
+        steps.push(step.split(' ').next().unwrap().to_string());
+    }
+    for want in ["start", "clone:", "uid_map", "gid_map", "child:", "sethostname", "exec", "child"] {
+        assert!(steps.iter().any(|s| s == want), "{want} missing in {err}");
+    }
+}
+
+#[test]
+fn kill_child_signals_the_payload_when_nsinit_dies() {
+    let dir = std::env::temp_dir().join(format!("nsinit-kc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mark = dir.join("mark");
+    let script = format!("trap 'echo term > {}; exit 0' TERM; echo ready; while :; do sleep 10 & wait $!; done", mark.display());
+    let mut child = command(As::Root, nsinit(), &["--kill-child=TERM", "-u", "/bin/sh", "-c", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    child.kill().unwrap(); // SIGKILL to nsinit itself
+    child.wait().unwrap();
+    for _ in 0..100 {
+        if mark.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&mark).unwrap(), "term\n");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// --- Time namespace ---------------------------------------------------------
+
+fn monotonic(who: As, flags: &[&str]) -> f64 {
+    let mut args = flags.to_vec();
+    args.extend(["/usr/bin/python3", "-c", "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"]);
+    ok(who, &args).trim().parse().unwrap()
+}
+
+#[test]
+fn time_namespace_moves_monotonic_a_day_ahead() {
+    for who in [As::Root, As::Nobody] {
+        let before = monotonic(who, &["-r"]);
+        let inside = monotonic(who, &["-r", "-T", "--monotonic=86400"]);
+        let after = monotonic(who, &["-r"]);
+        assert!(inside - before >= 86400.0 && inside - after <= 86400.0, "{who:?}: {before} {inside} {after}");
+    }
+    // Boottime shows in /proc/uptime.
+    let up = ok(As::Root, &["-T", "--boottime=1000000", "cat", "/proc/uptime"]);
+    let secs: f64 = up.split(' ').next().unwrap().parse().unwrap();
+    assert!(secs >= 1_000_000.0, "{up}");
+}
