@@ -1,5 +1,5 @@
-# nsinit: `make` builds, `make test` runs every test, `make size` checks the
-# binary stays small.
+# nsinit: `make` builds, `make demo` boots a VM with nsinit as PID 1 and
+# shows the seed's namespaces, `make test` runs every test (as root).
 
 CARGO    ?= cargo
 TARGET   := x86_64-unknown-linux-gnu
@@ -10,7 +10,12 @@ MAX_SIZE := 32768
 # the probes they run inside.
 TEST_DEPS := unshare:util-linux setpriv:util-linux python3:python3-minimal grep:grep
 
-.PHONY: all build test unit-test lint size clean
+BUILD     := build
+INITRAMFS := $(BUILD)/initramfs.cpio
+BUSYBOX   := $(BUILD)/busybox/bin/busybox
+IMAGE_DEPS := python3:python3-minimal dpkg-deb:dpkg apt-get:apt
+
+.PHONY: all build test unit-test lint size clean initramfs kernel qemu demo qemu-test
 
 all: build
 
@@ -35,7 +40,37 @@ unit-test:
 	tests/deps.sh $(TEST_DEPS)
 	$(CARGO) test --release
 
-test: unit-test lint size
+test: unit-test lint size qemu-test
+
+# --- The VM: nsinit as /init of a tiny initramfs ------------------------------
+
+$(BUSYBOX):
+	image/fetch-deb busybox-static $(BUILD)/busybox
+
+# Reproducible: no root needed, same bytes from the same inputs.
+initramfs: build $(BUSYBOX)
+	@tests/deps.sh $(IMAGE_DEPS)
+	image/initramfs-list $(BIN) $(BUSYBOX) > $(BUILD)/initramfs.list
+	SOURCE_DATE_EPOCH=0 python3 image/mkcpio.py $(BUILD)/initramfs.list $(INITRAMFS)
+	@total=$$(stat -c %s $(INITRAMFS)); own=$$(stat -c %s $(BIN)); \
+	 echo "initramfs: $(INITRAMFS) $$total bytes, nsinit $$own bytes ($$((own * 1000 / total / 10)).$$((own * 1000 / total % 10))%)"; \
+	 sha256sum $(INITRAMFS)
+
+kernel:
+	image/fetch-deb linux-image-cloud-amd64 $(BUILD)/kernel
+
+# An interactive busybox shell in a container in the VM (Ctrl-A X quits).
+qemu: initramfs kernel
+	image/qemu
+
+# The seed's comparison inside the VM, then power off; no input needed.
+demo: initramfs kernel
+	image/qemu /bin/sh /demo
+
+# VM scenarios: boots under TCG, two at a time.
+qemu-test: initramfs kernel
+	@tests/deps.sh qemu-system-x86_64:qemu-system-x86
+	$(CARGO) test --release --test vm -- --ignored --test-threads=2
 
 clean:
 	$(CARGO) clean

@@ -19,6 +19,14 @@ impl Argv {
         Argv { ptr, len }
     }
 
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     pub fn get(&self, i: usize) -> Option<&'static CStr> {
         // SAFETY: i < len, and from_raw's contract makes each entry valid.
         (i < self.len).then(|| unsafe { CStr::from_ptr((*self.ptr.add(i)).cast()) })
@@ -33,6 +41,40 @@ impl Argv {
         // SAFETY: i <= len, so this stays inside the vector or on its NULL.
         unsafe { self.ptr.add(i.min(self.len)) }
     }
+}
+
+/// Builds an argv from text with one argument per line, in place: `name`
+/// first, then each line with surrounding blanks trimmed; empty lines and
+/// lines starting with '#' are skipped. `text` must end with a NUL byte that
+/// is not part of the text. Returns the number of arguments, `name` included.
+pub fn split_lines(name: &'static CStr, text: &mut [u8], ptrs: &mut [*const u8]) -> Result<usize, &'static str> {
+    let Some((&mut 0, body)) = text.split_last_mut() else {
+        return Err("text must end with NUL");
+    };
+    ptrs[0] = name.as_ptr().cast();
+    let mut count = 1;
+    let mut start = 0;
+    while start < body.len() {
+        let end = body[start..].iter().position(|&c| c == b'\n').map_or(body.len(), |n| start + n);
+        let blank = |c: &u8| matches!(c, b' ' | b'\t' | b'\r');
+        let first = body[start..end].iter().position(|c| !blank(c)).map_or(end, |n| start + n);
+        let last = body[first..end].iter().rposition(|c| !blank(c)).map_or(first, |n| first + n + 1);
+        if first < last && body[first] != b'#' {
+            if count + 1 >= ptrs.len() {
+                return Err("too many arguments");
+            }
+            ptrs[count] = body[first..].as_ptr();
+            count += 1;
+        }
+        // The NUL that ends this argument: the byte after it (the newline,
+        // or the text's final NUL when it is the last line).
+        if last < body.len() {
+            body[last] = 0;
+        }
+        start = end + 1;
+    }
+    ptrs[count] = core::ptr::null();
+    Ok(count)
 }
 
 #[derive(Clone, Copy)]
@@ -70,5 +112,31 @@ impl Env {
             // SAFETY: not yet at the NULL entry, so the next one exists.
             p = unsafe { p.add(1) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Result<std::vec::Vec<std::string::String>, &'static str> {
+        let mut buf = text.as_bytes().to_vec();
+        buf.push(0);
+        let mut ptrs = [core::ptr::null(); 5];
+        let n = split_lines(c"nsinit", &mut buf, &mut ptrs)?;
+        // SAFETY: split_lines filled n pointers into `buf` and a NULL.
+        let argv = unsafe { Argv::from_raw(ptrs.as_ptr(), n) };
+        assert!(ptrs[n].is_null());
+        Ok(argv.iter().map(|a| a.to_str().unwrap().to_string()).collect())
+    }
+
+    #[test]
+    fn one_argument_per_line() {
+        assert_eq!(split("").unwrap(), ["nsinit"]);
+        assert_eq!(split("# defaults\n\n  -r \n-p\r\n/bin/sh -c echo hi\n").unwrap(),
+            ["nsinit", "-r", "-p", "/bin/sh -c echo hi"]);
+        assert_eq!(split("-r\n-p").unwrap(), ["nsinit", "-r", "-p"]);
+        assert_eq!(split("a\nb\nc\nd").unwrap_err(), "too many arguments");
+        assert_eq!(split("a\nb\nc").unwrap(), ["nsinit", "a", "b", "c"]);
     }
 }

@@ -5,6 +5,7 @@
 use crate::argv::{Argv, Env};
 use crate::report::{self, Failure, Object};
 use crate::spec::{Namespaces, Propagation, Spec};
+use crate::supervise::{Ending, Supervisor, FORWARDED};
 use crate::sys;
 use core::ffi::CStr;
 use core::ptr;
@@ -16,6 +17,7 @@ use rustix::mount::{MountFlags, MountPropagationFlags};
 /// Runs the child's steps and execs the payload; never returns.
 pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
     let failure = match setup(spec, ready) {
+        Ok(()) if spec.init => stay_as_init(spec, argv, env),
         Ok(()) => exec_payload(spec, argv, env),
         Err(None) => sys::exit(i32::from(report::STATUS_SETUP)),
         Err(Some(f)) => f,
@@ -148,12 +150,60 @@ fn mount_proc<'a>(spec: &Spec, target: &'a CStr) -> Result<(), Option<Failure<'a
     Ok(())
 }
 
-/// The last steps, then execve: fds, signals, and the payload's argv.
+/// `--init`: stay in the namespaces as the payload's parent (PID 1 with
+/// -p), reap whatever ends there, pass signals on, and leave with the
+/// payload's status, as tini does.
+fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
+    if rustix::process::getpid() != rustix::process::Pid::INIT {
+        // Not PID 1 of a namespace: orphans come to us only as a subreaper.
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+    }
+    let mut sup = Supervisor {
+        payload: 0,
+        forward: FORWARDED,
+        stop: 0,
+        shares_group: !spec.new_session && !spec.console_tty,
+    };
+    // Already blocked by the parent before the clone; the payload unblocks.
+    if let Err(e) = sys::sigprocmask(linux_raw_sys::general::SIG_BLOCK, sup.waited()) {
+        return Failure::errno("sigprocmask", Object::None, e);
+    }
+    match sys::fork_with_flags(0) {
+        Err(e) => Failure::errno("fork", Object::Text(b"payload"), e),
+        Ok(None) => exec_payload(spec, argv, env),
+        Ok(Some(pid)) => {
+            sup.payload = pid;
+            // The payload closes what it must not inherit; we need none of it.
+            let _ = sys::close_from(3, false);
+            report::debug("init: waiting for the payload", b"");
+            match sup.wait() {
+                Ok(Ending::Payload(exit)) => sys::exit(exit.status),
+                Ok(Ending::Stop(sig)) => sys::exit(128 + sig as i32),
+                Err(f) => f,
+            }
+        }
+    }
+}
+
+/// The last steps, then execve: session, fds, signals, the payload's argv.
 fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
+    if spec.new_session || spec.console_tty {
+        if let Err(e) = rustix::process::setsid() {
+            return Failure::errno("setsid", Object::None, e);
+        }
+    }
+    if spec.console_tty {
+        // Not fatal: a console without a tty (console=null) still runs.
+        // SAFETY: fd 0 stays open for the life of the process.
+        let stdin = unsafe { rustix::fd::BorrowedFd::borrow_raw(0) };
+        if let Err(e) = rustix::process::ioctl_tiocsctty(stdin) {
+            Failure::errno("ioctl TIOCSCTTY", Object::Text(b"stdin"), e).print();
+        }
+    }
     // Inherited fds past stdio (and the --preserve-fds ones) must not reach
     // the payload: runc's CVE-2024-21626 escaped through one. CLOEXEC rather
     // than close: our own stderr stays usable to report an exec failure.
-    if let Err(e) = sys::cloexec_from(3 + spec.preserve_fds) {
+    if let Err(e) = sys::close_from(3 + spec.preserve_fds, true) {
         return Failure::errno("close_range", Object::None, e);
     }
     // Dispositions survive execve only when ignored (handlers are reset), so

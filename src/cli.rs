@@ -6,7 +6,7 @@
 //! are never read as ours).
 
 use crate::idmap::{self, OwnId};
-use crate::spec::{Namespaces, Propagation, SetGroups, Spec};
+use crate::spec::{Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT};
 use core::ffi::CStr;
 
 pub const USAGE: &str = "\
@@ -38,8 +38,16 @@ Inside the namespaces:
   --boottime=SECS             CLOCK_BOOTTIME offset (implies --time)
 Process:
   -f, --fork                  accepted for unshare compatibility (always so)
+  --init                      stay as PROGRAM's parent (PID 1 with -p): reap
+                              orphans, forward signals, exit with its status
+  --new-session               run PROGRAM in a new session (no TIOCSTI)
   --kill-child[=SIGNAL]       PROGRAM gets SIGNAL (default KILL) if nsinit dies
   --preserve-fds=N            keep fds 3..3+N-1 open (others are closed)
+As PID 1 of a VM (options after -- on the kernel command line):
+  --grace=SECS                wait SECS after SIGTERM before SIGKILL (default 3)
+  --debug-exit[=PORT]         report the status to QEMU's isa-debug-exit
+                              (default port 0xf4)
+  --reboot                    reboot instead of powering off (Firecracker)
   -v, --debug                 print each step with a monotonic time in us
   -h, --help                  print this help
   -V, --version               print the version
@@ -97,6 +105,11 @@ enum Opt {
     Boottime,
     KillChild,
     PreserveFds,
+    Init,
+    NewSession,
+    Grace,
+    DebugExit,
+    Reboot,
     Debug,
     Help,
     Version,
@@ -131,6 +144,11 @@ const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
     (0, "boottime", Value, Opt::Boottime),
     (0, "kill-child", OptionalValue, Opt::KillChild),
     (0, "preserve-fds", Value, Opt::PreserveFds),
+    (0, "init", Nothing, Opt::Init),
+    (0, "new-session", Nothing, Opt::NewSession),
+    (0, "grace", Value, Opt::Grace),
+    (0, "debug-exit", OptionalValue, Opt::DebugExit),
+    (0, "reboot", Nothing, Opt::Reboot),
     (b'v', "debug", Nothing, Opt::Debug),
     (b'h', "help", Nothing, Opt::Help),
     (b'V', "version", Nothing, Opt::Version),
@@ -151,6 +169,19 @@ pub fn parse_signal(s: &[u8]) -> Option<u32> {
     let name = s.strip_prefix(b"SIG").unwrap_or(s);
     let pos = SIGNAL_NAMES.iter().position(|n| n.as_bytes() == name)?;
     Some(pos as u32 + 1)
+}
+
+/// An x86 I/O port, hexadecimal with 0x or decimal, with room for the
+/// 4-byte write.
+fn parse_port(s: &[u8]) -> Option<u16> {
+    let n = match s.strip_prefix(b"0x") {
+        Some(hex) if !hex.is_empty() && hex.len() <= 4 => hex.iter().try_fold(0u32, |n, &c| {
+            Some(n * 16 + (c as char).to_digit(16)?)
+        })?,
+        Some(_) => return None,
+        None => idmap::parse_u32(s)?,
+    };
+    u16::try_from(n).ok().filter(|&p| p <= 0xfffc)
 }
 
 fn parse_i64(s: &[u8]) -> Option<i64> {
@@ -346,6 +377,19 @@ impl<'a> Parser<'a> {
                     .ok_or(err("expected a number of fds"))?;
                 s.preserve_fds = n;
             }
+            Opt::Init => s.init = true,
+            Opt::NewSession => s.new_session = true,
+            Opt::Grace => {
+                s.grace_secs = idmap::parse_u32(v).filter(|&n| n <= 3600).ok_or(err("expected seconds, 0-3600"))?;
+            }
+            Opt::DebugExit => {
+                let port = match value {
+                    None => Some(DEFAULT_DEBUG_EXIT_PORT),
+                    Some(_) => parse_port(v),
+                };
+                s.debug_exit = Some(port.ok_or(err("expected an I/O port such as 0xf4"))?);
+            }
+            Opt::Reboot => s.reboot = true,
             Opt::Debug => s.debug = true,
             Opt::Help => return Ok(Some(Command::Help)),
             Opt::Version => return Ok(Some(Command::Version)),
@@ -462,6 +506,19 @@ mod tests {
         assert_eq!(spec(&["--kill-child=TERM"]).kill_child, Some(15));
         assert_eq!(spec(&["--kill-child=SIGUSR1"]).kill_child, Some(10));
         assert_eq!(spec(&["--kill-child=34"]).kill_child, Some(34));
+    }
+
+    #[test]
+    fn init_mode_options() {
+        let s = spec(&["--init", "--new-session", "--grace=10", "--debug-exit", "--reboot"]);
+        assert!(s.init && s.new_session && s.reboot);
+        assert_eq!((s.grace_secs, s.debug_exit), (10, Some(0xf4)));
+        assert_eq!(spec(&["--debug-exit=0x501"]).debug_exit, Some(0x501));
+        assert_eq!(spec(&["--debug-exit=1280"]).debug_exit, Some(1280));
+        for bad in ["--debug-exit=0x", "--debug-exit=0x10000", "--debug-exit=0xfffd", "--debug-exit=f4"] {
+            assert_eq!(run(&[bad]).unwrap_err().1, "expected an I/O port such as 0xf4", "{bad}");
+        }
+        assert_eq!(run(&["--grace=3601"]).unwrap_err().1, "expected seconds, 0-3600");
     }
 
     #[test]

@@ -7,21 +7,13 @@ use crate::cli::{self, Command};
 use crate::idmap::{IdMap, MapText};
 use crate::report::{self, Failure, Object, STATUS_SETUP};
 use crate::spec::{Namespaces, Spec};
-use crate::sys::{self, sig_bit, SigSet};
+use crate::supervise::{Ending, Supervisor, FORWARDED};
+use crate::sys;
 use linux_raw_sys::general as k;
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::process::{Pid, Signal, WaitOptions};
-
-/// Signals nsinit passes on to the payload, as tini and catatonit do.
-pub const FORWARDED: SigSet = sig_bit(k::SIGTERM)
-    | sig_bit(k::SIGINT)
-    | sig_bit(k::SIGHUP)
-    | sig_bit(k::SIGQUIT)
-    | sig_bit(k::SIGUSR1)
-    | sig_bit(k::SIGUSR2)
-    | sig_bit(k::SIGWINCH);
+use rustix::process::{Pid, WaitOptions};
 
 /// nsinit as a command: returns the exit status.
 pub fn main(argv: Argv, env: Env) -> i32 {
@@ -35,13 +27,25 @@ pub fn main(argv: Argv, env: Env) -> i32 {
         }
     };
     report::set_debug(spec.debug);
-    match launch(&spec, argv, env) {
-        Ok(status) => status,
-        Err(f) => {
-            f.print();
-            i32::from(f.status)
+    report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
+    let supervisor = |payload| Supervisor {
+        payload,
+        forward: FORWARDED,
+        stop: 0,
+        shares_group: !spec.new_session,
+    };
+    let run = || -> Result<i32, Failure> {
+        let waited = supervisor(0).waited();
+        let child = start(&spec, argv, env, waited)?;
+        match supervisor(child).wait()? {
+            Ending::Payload(exit) => Ok(exit.status),
+            Ending::Stop(sig) => Ok(128 + sig as i32),
         }
-    }
+    };
+    run().unwrap_or_else(|f| {
+        f.print();
+        i32::from(f.status)
+    })
 }
 
 fn print_and_succeed(text: &str) -> i32 {
@@ -49,8 +53,11 @@ fn print_and_succeed(text: &str) -> i32 {
     0
 }
 
-fn launch<'a>(spec: &'a Spec, argv: Argv, env: Env) -> Result<i32, Failure<'a>> {
-    report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
+/// Clones the child into its namespaces, writes its maps and lets it go;
+/// returns its pid. `waited` (the signals the caller will wait for) is
+/// blocked first, so nothing sent in between is lost; the child unblocks
+/// everything before exec.
+pub fn start<'a>(spec: &'a Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u32, Failure<'a>> {
     // The maps are rendered before any process exists, so a bad one costs
     // nothing to undo.
     let (mut uid_text, mut gid_text) = (MapText::default(), MapText::default());
@@ -59,9 +66,9 @@ fn launch<'a>(spec: &'a Spec, argv: Argv, env: Env) -> Result<i32, Failure<'a>> 
     render(&spec.uid_map, uid, &mut uid_text, "uid map")?;
     render(&spec.gid_map, gid, &mut gid_text, "gid map")?;
 
-    // Blocked before the clone, so nothing sent in between is lost; the
-    // child unblocks everything before exec.
-    let waited = FORWARDED | sig_bit(k::SIGCHLD);
+    // A caller that ignores SIGCHLD would make the kernel reap our child
+    // itself and send no SIGCHLD at all: we would wait forever.
+    let _ = sys::set_default_action(k::SIGCHLD);
     sys::sigprocmask(k::SIG_BLOCK, waited).map_err(|e| Failure::errno("sigprocmask", Object::None, e))?;
     let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| Failure::errno("pipe", Object::None, e))?;
@@ -84,14 +91,14 @@ fn launch<'a>(spec: &'a Spec, argv: Argv, env: Env) -> Result<i32, Failure<'a>> 
         if let Err(f) = write_maps(spec, child, (uid, gid), (&uid_text, &gid_text)) {
             // The child is still waiting for its go byte: it never ran a
             // thing of the payload's.
-            kill(child, k::SIGKILL);
+            crate::supervise::send(child, k::SIGKILL);
             let _ = rustix::process::waitpid(Pid::from_raw(child as i32), WaitOptions::empty());
             return Err(f);
         }
     }
     rustix::io::write(&ready_w, b"1").map_err(|e| Failure::errno("write", Object::Text(b"go byte"), e))?;
     drop(ready_w);
-    wait_forwarding(child, waited)
+    Ok(child)
 }
 
 fn render<'a>(map: &IdMap, caller: u32, out: &mut MapText, what: &'static str) -> Result<(), Failure<'a>> {
@@ -164,58 +171,6 @@ fn write_proc_file<'a>(pid: u32, file: &'static str, bytes: &[u8]) -> Result<(),
         Ok(_) => Err(Failure::errno("write", object, Errno::IO)),
         Err(e) => Err(Failure::errno("write", object, e)),
     }
-}
-
-fn kill(pid: u32, sig: u32) {
-    // SAFETY: `sig` is a signal number the kernel just gave us, or a
-    // standard one named in linux-raw-sys.
-    let sig = unsafe { Signal::from_raw_unchecked(sig as i32) };
-    if let Some(pid) = Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, sig);
-    }
-}
-
-/// Waits for the child, passing on the forwarded signals, and returns the
-/// exit status nsinit leaves with: the child's own, or 128+N for signal N.
-fn wait_forwarding<'a>(child: u32, waited: SigSet) -> Result<i32, Failure<'a>> {
-    let pid = Pid::from_raw(child as i32);
-    loop {
-        let info = match sys::sigwaitinfo(waited) {
-            Ok(info) => info,
-            Err(Errno::INTR) => continue,
-            Err(e) => return Err(Failure::errno("sigwaitinfo", Object::None, e)),
-        };
-        if info.signo != k::SIGCHLD {
-            // A terminal sends ^C, ^\ and window changes to the whole
-            // foreground process group, the child included: passing them
-            // on would deliver them twice.
-            if info.code != k::SI_KERNEL as i32 {
-                kill(child, info.signo);
-                report::debug("forwarded signal", signal_name(info.signo));
-            }
-            continue;
-        }
-        // SIGCHLDs coalesce: ask until the child is gone or nothing is left.
-        match rustix::process::waitpid(pid, WaitOptions::NOHANG) {
-            Ok(Some((_, status))) => {
-                if let Some(code) = status.exit_status() {
-                    report::debug("child exited", &[]);
-                    return Ok(code);
-                }
-                if let Some(sig) = status.terminating_signal() {
-                    report::debug("child killed by", signal_name(sig as u32));
-                    return Ok(128 + sig);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return Err(Failure::errno("waitpid", Object::None, e)),
-        }
-    }
-}
-
-fn signal_name(sig: u32) -> &'static [u8] {
-    let index = (sig as usize).wrapping_sub(1);
-    cli::SIGNAL_NAMES.get(index).map_or(b"(realtime)", |n| n.as_bytes())
 }
 
 fn hex(n: u64) -> heapless::Vec<u8, 16> {

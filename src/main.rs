@@ -1,5 +1,6 @@
 //! The nsinit binary: its own `_start`, no libc, no allocator. It reads the
-//! kernel's argc/argv/envp off the stack and hands them to the library.
+//! kernel's argc/argv/envp off the stack and hands them to the library:
+//! to init.rs when it is PID 1, to launch.rs otherwise.
 #![no_std]
 #![no_main]
 
@@ -26,6 +27,9 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
         let argv = sp.add(1) as *const *const u8;
         (Argv::from_raw(argv, argc), Env::from_raw(argv.add(argc + 1)))
     };
+    if rustix::process::getpid() == rustix::process::Pid::INIT {
+        nsinit::init::main(argv, env)
+    }
     nsinit::sys::exit(nsinit::launch::main(argv, env))
 }
 

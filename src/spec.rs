@@ -58,6 +58,12 @@ pub enum Propagation {
     Unchanged,
 }
 
+/// Long enough for a shell or a database to flush under TCG emulation.
+pub const DEFAULT_GRACE_SECS: u32 = 3;
+
+/// QEMU's `-device isa-debug-exit` default port.
+pub const DEFAULT_DEBUG_EXIT_PORT: u16 = 0xf4;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec<'a> {
     pub namespaces: Namespaces,
@@ -81,6 +87,22 @@ pub struct Spec<'a> {
     /// Fds 3 .. 3+N stay open in the payload.
     pub preserve_fds: u32,
     pub debug: bool,
+    /// `--init`: nsinit stays as the payload's parent inside the namespaces
+    /// (PID 1 with -p), reaping and forwarding as tini does.
+    pub init: bool,
+    /// setsid() before exec, so the payload cannot push input into the
+    /// caller's terminal with TIOCSTI (CVE-2017-5226).
+    pub new_session: bool,
+    /// Make stdin the payload's controlling terminal (PID 1 on a console).
+    pub console_tty: bool,
+    /// PID 1 of a VM: seconds between SIGTERM and SIGKILL at shutdown.
+    pub grace_secs: u32,
+    /// PID 1 of a VM: write the exit status to this I/O port (QEMU's
+    /// isa-debug-exit) before powering off.
+    pub debug_exit: Option<u16>,
+    /// PID 1 of a VM: reboot instead of powering off, for VMMs that exit on
+    /// reset (Firecracker).
+    pub reboot: bool,
     /// Index in argv of the payload's name; `None`: `$SHELL` or /bin/sh.
     pub program: Option<usize>,
 }
@@ -103,6 +125,12 @@ impl Default for Spec<'_> {
             kill_child: None,
             preserve_fds: 0,
             debug: false,
+            init: false,
+            new_session: false,
+            console_tty: false,
+            grace_secs: DEFAULT_GRACE_SECS,
+            debug_exit: None,
+            reboot: false,
             program: None,
         }
     }

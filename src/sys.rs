@@ -1,7 +1,8 @@
 //! The few system calls rustix 1.x does not expose (its `runtime` module is
 //! private): process exit, fork-style clone3/clone, execve, the signal-mask
-//! and signal-wait calls, close_range and a vDSO-free clock. Numbers and
-//! structures come from linux-raw-sys. Everything else goes through rustix.
+//! and signal-wait calls, kill(-1), close_range, an I/O port write and a
+//! vDSO-free clock. Numbers and structures come from linux-raw-sys;
+//! everything else goes through rustix.
 //!
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
 //! return into `Err(Errno)` and nothing more.
@@ -137,27 +138,59 @@ pub struct SigInfo {
 
 /// sigwaitinfo(2): takes one pending signal of `set` (which must be blocked).
 pub fn sigwaitinfo(set: SigSet) -> Result<SigInfo, Errno> {
+    sigtimedwait(set, None)
+}
+
+/// sigtimedwait(2): as sigwaitinfo, giving up with EAGAIN after `timeout_ms`.
+pub fn sigtimedwait(set: SigSet, timeout_ms: Option<u64>) -> Result<SigInfo, Errno> {
     let mut info = [0i32; 32];
+    let ts = timeout_ms.map(|ms| k::__kernel_timespec {
+        tv_sec: (ms / 1000) as i64,
+        tv_nsec: (ms % 1000 * 1_000_000) as i64,
+    });
+    let ts_ptr = ts.as_ref().map_or(0, |t| t as *const _ as usize);
     // SAFETY: `info` is a 128-byte buffer, the size of the kernel's siginfo;
-    // a null timeout means wait without limit.
+    // the timeout is a live timespec or null (wait without limit).
     let ret = unsafe {
         syscall4(k::__NR_rt_sigtimedwait, &set as *const _ as usize,
-            info.as_mut_ptr() as usize, 0, size_of::<SigSet>())
+            info.as_mut_ptr() as usize, ts_ptr, size_of::<SigSet>())
     };
     result(ret).map(|signo| SigInfo { signo: signo as u32, code: info[2] })
+}
+
+/// kill(-1, sig): every process this one may signal, except itself (for
+/// PID 1: every process on the system).
+pub fn kill_all(sig: u32) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments.
+    let ret = unsafe { syscall4(k::__NR_kill, -1isize as usize, sig as usize, 0, 0) };
+    result(ret).map(|_| ())
+}
+
+/// Writes a 32-bit value to an x86 I/O port, after ioperm(2) grants it:
+/// how a guest tells QEMU's isa-debug-exit device to exit.
+pub fn write_io_port(port: u16, value: u32) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments; asks access to 4 ports from `port`.
+    let ret = unsafe { syscall4(k::__NR_ioperm, usize::from(port), 4, 1, 0) };
+    result(ret)?;
+    // SAFETY: ioperm just granted this process access to the port; the
+    // write has no effect on this process's memory.
+    unsafe {
+        asm!("out dx, eax", in("dx") port, in("eax") value, options(nomem, nostack, preserves_flags));
+    }
+    Ok(())
 }
 
 /// From <linux/close_range.h>, which linux-raw-sys does not carry (5.11+).
 const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
 
-/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): every fd from `first` up is
-/// closed by the coming execve, the fds nsinit itself still needs included.
-pub fn cloexec_from(first: u32) -> Result<(), Errno> {
-    // SAFETY: plain integer arguments.
-    let ret = unsafe {
-        syscall4(k::__NR_close_range, first as usize, u32::MAX as usize,
-            CLOSE_RANGE_CLOEXEC, 0)
-    };
+/// close_range(first, ~0, flags): closes every fd from `first` up, or with
+/// `cloexec` marks them to be closed by the coming execve (so the fds
+/// nsinit itself still uses, such as stderr for an exec error, stay usable).
+pub fn close_from(first: u32, cloexec: bool) -> Result<(), Errno> {
+    let flags = if cloexec { CLOSE_RANGE_CLOEXEC } else { 0 };
+    // SAFETY: plain integer arguments; no fd above 2 is held as an OwnedFd
+    // by the callers at this point.
+    let ret = unsafe { syscall4(k::__NR_close_range, first as usize, u32::MAX as usize, flags, 0) };
     result(ret).map(|_| ())
 }
 

@@ -1,0 +1,250 @@
+//! PID 1. Two cases share `getpid() == 1` (see design.md):
+//! - PID 1 of a VM, in the kernel's initial pid namespace: mount the early
+//!   filesystems, take the console, run the payload, and when it ends shut
+//!   the machine down cleanly and report its status.
+//! - PID 1 of a container (`podman run --init`, `docker run --init`): tini's
+//!   job only. No mounts, no console, no reboot() (inside a pid namespace it
+//!   would only kill our own namespace): reap, forward, exit with the status.
+
+use crate::argv::{self, Argv, Env};
+use crate::cli::{self, Command};
+use crate::report::{self, Failure, Object, STATUS_SETUP};
+use crate::spec::Spec;
+use crate::supervise::{self, Ending, Exit, Supervisor, FORWARDED};
+use crate::sys::{self, sig_bit, SigSet};
+use core::ffi::CStr;
+use core::ptr;
+use linux_raw_sys::general as k;
+use rustix::fs::{Mode, OFlags};
+use rustix::system::RebootCommand;
+
+/// The inode of the kernel's initial pid namespace (PROC_PID_INIT_INO).
+const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
+
+/// Defaults baked into an image: one argument per line.
+pub const DEFAULTS_FILE: &CStr = c"/etc/nsinit/args";
+
+/// Faults the kernel raises for the faulting instruction itself: blocking
+/// them would turn a crash into a hang, so they stay unblocked.
+const SYNC_FAULTS: SigSet = sig_bit(k::SIGFPE)
+    | sig_bit(k::SIGILL)
+    | sig_bit(k::SIGSEGV)
+    | sig_bit(k::SIGBUS)
+    | sig_bit(k::SIGABRT)
+    | sig_bit(k::SIGTRAP)
+    | sig_bit(k::SIGSYS);
+
+/// On a VM these end the wait and start the shutdown: SIGINT is how the
+/// kernel reports Ctrl-Alt-Del once reboot(CAD_OFF) is set; SIGTERM and
+/// SIGPWR are the usual requests to init. The rest is forwarded.
+const VM_STOP: SigSet = sig_bit(k::SIGINT) | sig_bit(k::SIGTERM) | sig_bit(k::SIGPWR);
+const VM_FORWARD: SigSet = FORWARDED & !VM_STOP;
+
+pub fn main(kernel_argv: Argv, env: Env) -> ! {
+    // PID 1 has no default action for signals: one it neither handles nor
+    // blocks is dropped. Block them all first and take them with sigwaitinfo.
+    let _ = sys::sigprocmask(k::SIG_BLOCK, !SYNC_FAULTS);
+    let vm = in_initial_pid_namespace();
+    if vm {
+        crate::mounts::mount_early();
+        take_console();
+        let _ = rustix::system::reboot(RebootCommand::CadOff);
+    }
+
+    // The argument vectors live in this frame, which never returns.
+    let mut text = [0u8; 4096];
+    let mut ptrs = [ptr::null::<u8>(); 64];
+    let builtin: [*const u8; 5] =
+        [c"nsinit".as_ptr().cast(), c"-rpmuinCT".as_ptr().cast(), c"--mount-proc".as_ptr().cast(), c"/bin/sh".as_ptr().cast(), ptr::null()];
+    let argv = match choose_args(kernel_argv, &mut text, &mut ptrs, &builtin) {
+        Ok(argv) => argv,
+        Err(f) => {
+            f.print();
+            finish(vm, STATUS_SETUP)
+        }
+    };
+    let mut spec = match cli::parse(argv.iter()) {
+        Ok(Command::Run(spec)) => spec,
+        Ok(Command::Help) => finish(vm, print_ok(cli::USAGE)),
+        Ok(Command::Version) => finish(vm, print_ok(cli::VERSION)),
+        Err(e) => {
+            Failure::reason("option", Object::Text(e.arg), e.reason).print();
+            finish(vm, STATUS_SETUP)
+        }
+    };
+    report::set_debug(spec.debug);
+    report::debug(if vm { "pid 1 of a vm" } else { "pid 1 of a container" }, b"");
+    if vm {
+        // Its own session with the console as controlling terminal, so that
+        // ^C reaches the payload's foreground job and not PID 1.
+        spec.new_session = true;
+        spec.console_tty = true;
+    }
+    let mut sup = Supervisor {
+        payload: 0,
+        forward: if vm { VM_FORWARD } else { FORWARDED },
+        stop: if vm { VM_STOP } else { 0 },
+        shares_group: !spec.new_session,
+    };
+    let mut status = None;
+    match crate::launch::start(&spec, argv, env, sup.waited()) {
+        Err(f) => f.print(),
+        Ok(pid) => {
+            sup.payload = pid;
+            let ending = sup.wait();
+            report::debug("init: wait over", b"");
+            match ending {
+                Ok(Ending::Payload(exit)) => status = Some(exit),
+                Ok(Ending::Stop(_)) => {}
+                Err(f) => f.print(),
+            }
+        }
+    }
+    if !vm {
+        sys::exit(status.map_or(i32::from(STATUS_SETUP), |e| e.status));
+    }
+    shutdown(&spec, &sup, status)
+}
+
+/// getpid() == 1 in the initial pid namespace means a VM; anywhere else,
+/// a container. /proc is mounted first if it is not there yet.
+fn in_initial_pid_namespace() -> bool {
+    let ns = c"/proc/self/ns/pid";
+    if rustix::fs::stat(ns).is_err() {
+        let proc = &crate::mounts::EARLY_MOUNTS[3];
+        if let Err(f) = crate::mounts::mount_missing(proc) {
+            f.print();
+        }
+    }
+    // Without /proc at all, only a kernel's PID 1 is left without one.
+    rustix::fs::stat(ns).map_or(true, |st| st.st_ino == PROC_PID_INIT_INO)
+}
+
+/// stdio on /dev/console, whatever the kernel managed to open for us.
+fn take_console() {
+    let Ok(console) = rustix::fs::open(c"/dev/console", OFlags::RDWR | OFlags::NOCTTY, Mode::empty()) else {
+        return;
+    };
+    let _ = rustix::stdio::dup2_stdin(&console);
+    let _ = rustix::stdio::dup2_stdout(&console);
+    let _ = rustix::stdio::dup2_stderr(&console);
+}
+
+/// The kernel's argv (the words after `--` on its command line), else the
+/// image's defaults file, else a shell in every namespace with root mapped.
+fn choose_args<'a>(
+    kernel: Argv,
+    text: &'a mut [u8; 4096],
+    ptrs: &'a mut [*const u8; 64],
+    builtin: &'a [*const u8; 5],
+) -> Result<Argv, Failure<'static>> {
+    if kernel.len() > 1 {
+        return Ok(kernel);
+    }
+    let object = Object::Text(DEFAULTS_FILE.to_bytes());
+    let Ok(file) = rustix::fs::open(DEFAULTS_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        // SAFETY: `builtin` is four static C strings and a NULL, and lives in
+        // init::main's frame, which never returns.
+        return Ok(unsafe { Argv::from_raw(builtin.as_ptr(), 4) });
+    };
+    let mut len = 0;
+    loop {
+        // Keep the last byte for the NUL split_lines needs.
+        let room = &mut text[len..4095];
+        if room.is_empty() {
+            return Err(Failure::reason("read", object, "longer than 4095 bytes"));
+        }
+        match rustix::io::read(&file, room) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) => return Err(Failure::errno("read", object, e)),
+        }
+    }
+    text[len] = 0;
+    let count = argv::split_lines(c"nsinit", &mut text[..=len], ptrs)
+        .map_err(|_| Failure::reason("read", object, "more than 62 arguments"))?;
+    report::debug("arguments from", DEFAULTS_FILE.to_bytes());
+    // SAFETY: split_lines filled `count` pointers to NUL-terminated strings
+    // in `text` and a NULL; both arrays live in init::main's frame, which
+    // never returns.
+    Ok(unsafe { Argv::from_raw(ptrs.as_ptr(), count) })
+}
+
+fn print_ok(text: &str) -> u8 {
+    report::write_all(1, text.as_bytes());
+    0
+}
+
+/// Ends PID 1 when no payload ran: a container's init just exits, a VM
+/// shuts down as usual (with the defaults: the options did not parse).
+fn finish(vm: bool, status: u8) -> ! {
+    if !vm {
+        sys::exit(i32::from(status));
+    }
+    let nobody = Supervisor { payload: 0, forward: 0, stop: 0, shares_group: false };
+    shutdown(&Spec::default(), &nobody, Some(Exit { status: i32::from(status), signal: None }))
+}
+
+/// TERM to everything, a grace period, KILL, reap until nothing is left,
+/// sync, one status line, the status to the VMM, then power off (or reboot).
+/// PID 1 must never return: the kernel panics when it exits.
+fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>) -> ! {
+    report::debug("shutdown: SIGTERM to all", b"");
+    let _ = sys::kill_all(k::SIGTERM);
+    let deadline = sys::monotonic_micros() + u64::from(spec.grace_secs) * 1_000_000;
+    let mut children_left = true;
+    while children_left {
+        let reaped = sup.reap();
+        status = status.or(reaped.payload);
+        children_left = !reaped.none_left;
+        let now = sys::monotonic_micros();
+        if !children_left || now >= deadline {
+            break;
+        }
+        let _ = sys::sigtimedwait(sig_bit(k::SIGCHLD), Some((deadline - now).div_ceil(1000)));
+    }
+    if children_left {
+        report::debug("shutdown: SIGKILL to all", b"");
+        let _ = sys::kill_all(k::SIGKILL);
+        // SIGKILL cannot be caught, but a process stuck in the kernel can
+        // still delay its end: give up waiting after a second.
+        let deadline = sys::monotonic_micros() + 1_000_000;
+        loop {
+            let reaped = sup.reap();
+            status = status.or(reaped.payload);
+            let now = sys::monotonic_micros();
+            if reaped.none_left || now >= deadline {
+                break;
+            }
+            let _ = sys::sigtimedwait(sig_bit(k::SIGCHLD), Some((deadline - now).div_ceil(1000)));
+        }
+    }
+    rustix::fs::sync();
+    report::debug("shutdown: synced", b"");
+
+    let code = status.map_or(i32::from(STATUS_SETUP), |e| e.status);
+    let mut line = report::Line::new();
+    match status {
+        None => line.push(b"nsinit: payload did not run, status "),
+        Some(Exit { signal: Some(sig), .. }) => {
+            line.push(b"nsinit: payload killed by SIG").push(supervise::signal_name(sig)).push(b", status ")
+        }
+        Some(_) => line.push(b"nsinit: payload exited with status "),
+    };
+    line.num(code as u64).push(if spec.reboot { b"; rebooting" } else { b"; powering off" });
+    line.send();
+
+    if let Some(port) = spec.debug_exit {
+        // QEMU exits at once with (value << 1) | 1.
+        if let Err(e) = sys::write_io_port(port, code as u32) {
+            Failure::errno("outl", Object::Text(b"debug-exit port"), e).print();
+        }
+    }
+    let cmd = if spec.reboot { RebootCommand::Restart } else { RebootCommand::PowerOff };
+    if let Err(e) = rustix::system::reboot(cmd) {
+        Failure::errno("reboot", Object::None, e).print();
+    }
+    loop {
+        let _ = sys::sigwaitinfo(!SYNC_FAULTS);
+    }
+}

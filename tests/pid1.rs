@@ -1,0 +1,84 @@
+//! nsinit as a reaper on the host: `--init`, and PID 1 of a pid namespace
+//! that is not the kernel's first (a container's init, as with
+//! `podman run --init`), where it must act as tini, not as a VM's init.
+
+mod common;
+
+use common::*;
+use std::os::unix::process::CommandExt;
+
+/// Counts zombies among the pid namespace's processes after orphans ended.
+const ORPHANS: &str = "for i in $(seq 50); do (sleep 0.1 &); done; sleep 1; \
+    echo pid $$ zombies $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)";
+
+#[test]
+fn init_reaps_orphans_in_its_pid_namespace() {
+    let script = format!("{ORPHANS}; exit 3");
+    let o = run(As::Nobody, &["--init", "-r", "-p", "--mount-proc", "/bin/sh", "-c", &script]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    // nsinit is PID 1 (the payload is 2): the 50 orphans came to it.
+    assert_eq!(stdout(&o), "pid 2 zombies 0\n");
+}
+
+#[test]
+fn init_forwards_signals_and_passes_statuses() {
+    let o = run(As::Root, &["--init", "-p", "/bin/sh", "-c", "kill -TERM $$"]);
+    assert_eq!(o.status.code(), Some(143));
+    let out = ok(As::Nobody, &["--init", "-r", "-p", "--mount-proc", "/bin/sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo"]);
+    assert!(out.starts_with("/tmp/nsinit-test-") && out.contains("/nsinit --init -r -p"), "{out}");
+}
+
+/// nsinit as PID 1 of a fresh pid namespace made by util-linux unshare.
+fn as_container_init(args: &[&str]) -> std::process::Output {
+    let mut a = vec!["--fork", "--pid", "--mount-proc", nsinit()];
+    a.extend(args);
+    command(As::Root, "unshare", &a).output().unwrap()
+}
+
+#[test]
+fn container_init_is_tini_not_a_vm() {
+    let o = as_container_init(&["--debug", "--", "/bin/sh", "-c", &format!("{ORPHANS}; exit 42")]);
+    assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "pid 2 zombies 0\n");
+    let err = stderr(&o);
+    assert!(err.contains("] pid 1 of a container"), "{err}");
+    // No early mounts, no console, no shutdown line.
+    assert!(!err.contains("mounted") && !err.contains("powering off"), "{err}");
+    let o = as_container_init(&["/nonexistent"]);
+    assert_eq!(o.status.code(), Some(127));
+    let o = as_container_init(&["--bogus"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(stderr(&o), "nsinit: option --bogus: unknown option\n");
+}
+
+#[test]
+fn own_session_payload_is_still_waited_for() {
+    // The payload leaves our process group: waitpid(0) would never see it.
+    let o = run(As::Root, &["--new-session", "-u", "/bin/sh", "-c", "ps -o sid= -p $$ | tr -d ' '; echo $$; exit 5"]);
+    assert_eq!(o.status.code(), Some(5));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], lines[1], "the payload leads its own session");
+}
+
+#[test]
+fn an_ignored_sigchld_does_not_hang_nsinit() {
+    let mut c = command(As::Root, nsinit(), &["-u", "/bin/sh", "-c", "exit 6"]);
+    // SAFETY: signal() is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| {
+            libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().unwrap();
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(6));
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    panic!("nsinit hung with SIGCHLD ignored");
+}
