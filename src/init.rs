@@ -44,6 +44,9 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     // PID 1 has no default action for signals: one it neither handles nor
     // blocks is dropped. Block them all first and take them with sigwaitinfo.
     let _ = sys::sigprocmask(k::SIG_BLOCK, !SYNC_FAULTS);
+    // The boot timeline starts before the options are parsed.
+    report::set_debug(kernel_argv.iter().any(|a| a.to_bytes() == b"--debug" || a.to_bytes() == b"-v"));
+    report::debug("init", b"");
     let vm = in_initial_pid_namespace();
     if vm {
         crate::mounts::mount_early();
@@ -92,7 +95,7 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
         Ok(pid) => {
             sup.payload = pid;
             let ending = sup.wait();
-            report::debug("init: wait over", b"");
+            report::debug("init: payload wait over", b"");
             match ending {
                 Ok(Ending::Payload(exit)) => status = Some(exit),
                 Ok(Ending::Stop(_)) => {}
