@@ -106,7 +106,7 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     if !vm {
         sys::exit(status.map_or(i32::from(STATUS_SETUP), |e| e.status));
     }
-    shutdown(&spec, &sup, status)
+    shutdown(&spec, &sup, status, STATUS_SETUP)
 }
 
 /// getpid() == 1 in the initial pid namespace means a VM; anywhere else,
@@ -185,13 +185,14 @@ fn finish(vm: bool, status: u8) -> ! {
         sys::exit(i32::from(status));
     }
     let nobody = Supervisor { payload: 0, forward: 0, stop: 0, shares_group: false };
-    shutdown(&Spec::default(), &nobody, Some(Exit { status: i32::from(status), signal: None }))
+    shutdown(&Spec::default(), &nobody, None, status)
 }
 
 /// TERM to everything, a grace period, KILL, reap until nothing is left,
 /// sync, one status line, the status to the VMM, then power off (or reboot).
-/// PID 1 must never return: the kernel panics when it exits.
-fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>) -> ! {
+/// PID 1 must never return: the kernel panics when it exits. `not_run` is
+/// the status to report when no payload ran (or its end went unseen).
+fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8) -> ! {
     report::debug("shutdown: SIGTERM to all", b"");
     let _ = sys::kill_all(k::SIGTERM);
     let deadline = sys::monotonic_micros() + u64::from(spec.grace_secs) * 1_000_000;
@@ -225,7 +226,7 @@ fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>) -> ! {
     rustix::fs::sync();
     report::debug("shutdown: synced", b"");
 
-    let code = status.map_or(i32::from(STATUS_SETUP), |e| e.status);
+    let code = status.map_or(i32::from(not_run), |e| e.status);
     let mut line = report::Line::new();
     match status {
         None => line.push(b"nsinit: payload did not run, status "),

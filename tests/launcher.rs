@@ -359,7 +359,7 @@ fn debug_prints_a_monotonic_timeline() {
         last = us;
         steps.push(step.split(' ').next().unwrap().to_string());
     }
-    for want in ["start", "clone:", "uid_map", "gid_map", "child:", "sethostname", "exec", "child"] {
+    for want in ["start", "clone:", "uid_map", "gid_map", "child:", "sethostname", "exec", "payload"] {
         assert!(steps.iter().any(|s| s == want), "{want} missing in {err}");
     }
 }

@@ -52,11 +52,16 @@ fn exit_statuses_come_out_of_the_vm() {
 
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
-fn missing_payload_gives_127_and_a_clear_error() {
+fn missing_payload_or_bad_options_give_a_clear_error() {
     let (status, console) = boot(&["/nonexistent/payload"]);
     assert_eq!(status, 127);
     assert!(console.contains("nsinit: exec /nonexistent/payload: No such file or directory (ENOENT)\n"), "{console}");
     assert_eq!(last_line(&console), "nsinit: payload exited with status 127; powering off");
+    // Bad options: one line, then the usual shutdown with 125.
+    let (status, console) = boot(&["--map-users=0:1", "/bin/true"]);
+    assert_eq!(status, 125);
+    assert!(console.contains("nsinit: option --map-users=0:1: expected INNER:OUTER:COUNT\n"), "{console}");
+    assert_eq!(last_line(&console), "nsinit: payload did not run, status 125; powering off");
 }
 
 #[test]
