@@ -409,3 +409,23 @@ fn time_namespace_moves_monotonic_a_day_ahead() {
     let secs: f64 = up.split(' ').next().unwrap().parse().unwrap();
     assert!(secs >= 1_000_000.0, "{up}");
 }
+
+// --- The binary itself ----------------------------------------------------
+
+#[test]
+fn binary_is_static_small_and_stripped() {
+    let elf = std::fs::read(nsinit()).unwrap();
+    assert!(elf.len() <= 32 * 1024, "{} bytes", elf.len());
+    assert_eq!(&elf[..5], b"\x7fELF\x02", "a 64-bit ELF");
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap()) as usize;
+    assert_eq!(u16_at(16), 2, "ET_EXEC: not PIE, nothing to relocate at start");
+    let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
+    let types: Vec<u32> = (0..phnum)
+        .map(|i| u32::from_le_bytes(elf[phoff + i * phentsize..][..4].try_into().unwrap()))
+        .collect();
+    assert!(types.contains(&1), "has PT_LOAD: {types:?}");
+    assert!(!types.contains(&2) && !types.contains(&3), "no PT_DYNAMIC or PT_INTERP: {types:?}");
+    // Stripped: no .symtab among the section names.
+    assert!(!elf.windows(8).any(|w| w == b".symtab\0"));
+}
