@@ -15,7 +15,7 @@ INITRAMFS := $(BUILD)/initramfs.cpio
 BUSYBOX   := $(BUILD)/busybox/bin/busybox
 IMAGE_DEPS := python3:python3-minimal dpkg-deb:dpkg apt-get:apt
 
-.PHONY: all build test unit-test lint size clean initramfs kernel qemu demo qemu-test
+.PHONY: all build test unit-test lint size clean initramfs kernel qemu demo qemu-test bench
 
 all: build
 
@@ -71,6 +71,13 @@ demo: initramfs kernel
 qemu-test: initramfs kernel
 	@tests/deps.sh qemu-system-x86_64:qemu-system-x86
 	$(CARGO) test --release --test vm -- --ignored --test-threads=2
+
+# nsinit against its peers, as ratios; rewrites BENCHMARKS.md (about 3 min).
+BENCH_DEPS := bwrap:bubblewrap tini-static:tini catatonit:catatonit busybox:busybox-static \
+	strace:strace valgrind:valgrind cc:gcc qemu-system-x86_64:qemu-system-x86 python3:python3-minimal
+bench: initramfs kernel
+	@tests/deps.sh $(BENCH_DEPS)
+	python3 tests/bench.py
 
 clean:
 	$(CARGO) clean

@@ -209,9 +209,11 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     // Dispositions survive execve only when ignored (handlers are reset), so
     // this clears what the caller ignored (nohup, SIGPIPE in some shells);
     // then the payload starts with nothing blocked, as a fresh process would.
-    for sig in 1..=64 {
-        if sig != 9 && sig != 19 {
-            let _ = sys::set_default_action(sig);
+    if !spec.signals_default {
+        for sig in 1..=64 {
+            if sig != 9 && sig != 19 {
+                let _ = sys::set_default_action(sig);
+            }
         }
     }
     let _ = sys::sigprocmask(linux_raw_sys::general::SIG_SETMASK, 0);

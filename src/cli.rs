@@ -60,11 +60,10 @@ pub const VERSION: &str = concat!("nsinit ", env!("CARGO_PKG_VERSION"), "\n");
 /// The kernel's limit for a host or domain name (__NEW_UTS_LEN).
 pub const MAX_NAME: usize = 64;
 
-// No heap to box the Spec into; it lives on the stack once either way.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command<'a> {
-    Run(Spec<'a>),
+/// What the command line asks for; the options themselves go into a Spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Run,
     Help,
     Version,
 }
@@ -197,12 +196,15 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
     i64::try_from(if neg { -n } else { n }).ok()
 }
 
-/// Parses the whole command line (`args[0]` is nsinit's own name).
-pub fn parse<'a, I>(args: I) -> Result<Command<'a>, UsageError<'a>>
+/// Parses the whole command line (`args[0]` is nsinit's own name) into
+/// `spec`, which starts as `Spec::default()`. The caller owns it: with room
+/// for the kernel's 340 ranges per map a Spec is 8 KB, too big to move about
+/// (each move was a copy of all of it).
+pub fn parse<'a, I>(args: I, spec: &mut Spec<'a>) -> Result<Command, UsageError<'a>>
 where
     I: IntoIterator<Item = &'a CStr>,
 {
-    let mut p = Parser::default();
+    let mut p = Parser { spec, needs_deny: None };
     let mut words = args.into_iter().enumerate().skip(1);
     while let Some((index, word)) = words.next() {
         let bytes = word.to_bytes();
@@ -268,24 +270,23 @@ fn tail(word: &CStr, at: usize) -> &CStr {
     CStr::from_bytes_with_nul(&word.to_bytes_with_nul()[at..]).unwrap_or(c"")
 }
 
-#[derive(Default)]
-struct Parser<'a> {
-    spec: Spec<'a>,
+struct Parser<'s, 'a> {
+    spec: &'s mut Spec<'a>,
     /// -r, -c and --map-group need setgroups denied (unshare's rule).
     needs_deny: Option<&'a [u8]>,
 }
 
-impl<'a> Parser<'a> {
+impl<'a> Parser<'_, 'a> {
     /// Applies one option; `Some(command)` ends parsing (--help, --version).
     fn apply(
         &mut self,
         opt: Opt,
         value: Option<&'a CStr>,
         arg: &'a [u8],
-    ) -> Result<Option<Command<'a>>, UsageError<'a>> {
+    ) -> Result<Option<Command>, UsageError<'a>> {
         let v = value.map_or(&b""[..], CStr::to_bytes);
         let err = |reason| UsageError { arg, reason };
-        let s = &mut self.spec;
+        let s = &mut *self.spec;
         let ns = &mut s.namespaces.0;
         match opt {
             Opt::Ns(flag) => *ns |= flag,
@@ -397,8 +398,8 @@ impl<'a> Parser<'a> {
         Ok(None)
     }
 
-    fn finish(mut self) -> Result<Command<'a>, UsageError<'a>> {
-        let s = &mut self.spec;
+    fn finish(self) -> Result<Command, UsageError<'a>> {
+        let s = self.spec;
         if let Some(arg) = self.needs_deny {
             if s.setgroups == Some(SetGroups::Allow) {
                 return Err(UsageError {
@@ -411,7 +412,7 @@ impl<'a> Parser<'a> {
         if s.setgroups.is_some() && !s.namespaces.has(Namespaces::USER) {
             return Err(UsageError { arg: b"--setgroups", reason: "needs a user namespace (-U)" });
         }
-        Ok(Command::Run(self.spec))
+        Ok(Command::Run)
     }
 }
 
@@ -422,18 +423,24 @@ mod tests {
     use std::ffi::CString;
     use std::vec::Vec;
 
-    fn run(words: &[&str]) -> Result<Command<'static>, (String, &'static str)> {
+    fn parsed(words: &[&str]) -> (Result<Command, (String, &'static str)>, Spec<'static>) {
         let owned: Vec<&'static CStr> = core::iter::once("nsinit")
             .chain(words.iter().copied())
             .map(|w| &*Box::leak(CString::new(w).unwrap().into_boxed_c_str()))
             .collect();
-        parse(owned).map_err(|e| (String::from_utf8(e.arg.to_vec()).unwrap(), e.reason))
+        let mut spec = Spec::default();
+        let command = parse(owned, &mut spec).map_err(|e| (String::from_utf8(e.arg.to_vec()).unwrap(), e.reason));
+        (command, spec)
+    }
+
+    fn run(words: &[&str]) -> Result<Command, (String, &'static str)> {
+        parsed(words).0
     }
 
     fn spec(words: &[&str]) -> Spec<'static> {
-        match run(words) {
-            Ok(Command::Run(s)) => s,
-            other => panic!("{words:?} gave {other:?}"),
+        match parsed(words) {
+            (Ok(Command::Run), s) => s,
+            (other, _) => panic!("{words:?} gave {other:?}"),
         }
     }
 

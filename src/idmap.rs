@@ -83,7 +83,7 @@ impl IdMap {
 
     /// The map's text for the kernel, with the caller's own id resolved.
     pub fn render(&self, caller: u32, out: &mut MapText) -> Result<(), &'static str> {
-        out.len = 0;
+        out.buf.clear();
         if let Some(own) = self.own {
             let inner = match own {
                 OwnId::Same => caller,
@@ -103,33 +103,25 @@ impl IdMap {
     }
 }
 
-/// The text of one map file: "inner outer count\n" per range.
+/// The text of one map file: "inner outer count\n" per range. A heapless
+/// Vec, so the 4 KB are not zeroed first.
+#[derive(Default)]
 pub struct MapText {
-    buf: [u8; MAX_TEXT],
-    len: usize,
-}
-
-impl Default for MapText {
-    fn default() -> Self {
-        MapText { buf: [0; MAX_TEXT], len: 0 }
-    }
+    buf: Vec<u8, MAX_TEXT>,
 }
 
 impl MapText {
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        &self.buf
     }
 
     fn line(&mut self, r: &Range) -> Result<(), &'static str> {
         let mut digits = [0u8; 20];
         for (n, sep) in [(r.inner, b' '), (r.outer, b' '), (r.count, b'\n')] {
             let d = crate::report::format_u64(u64::from(n), &mut digits);
-            if self.len + d.len() + 1 > MAX_TEXT {
-                return Err("the map text is over the kernel's one-page limit");
-            }
-            self.buf[self.len..self.len + d.len()].copy_from_slice(d);
-            self.buf[self.len + d.len()] = sep;
-            self.len += d.len() + 1;
+            let full = "the map text is over the kernel's one-page limit";
+            self.buf.extend_from_slice(d).map_err(|_| full)?;
+            self.buf.push(sep).map_err(|_| full)?;
         }
         Ok(())
     }

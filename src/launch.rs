@@ -17,8 +17,9 @@ use rustix::process::{Pid, WaitOptions};
 
 /// nsinit as a command: returns the exit status.
 pub fn main(argv: Argv, env: Env) -> i32 {
-    let spec = match cli::parse(argv.iter()) {
-        Ok(Command::Run(spec)) => spec,
+    let mut spec = Spec::default();
+    match cli::parse(argv.iter(), &mut spec) {
+        Ok(Command::Run) => {}
         Ok(Command::Help) => return print_and_succeed(cli::USAGE),
         Ok(Command::Version) => return print_and_succeed(cli::VERSION),
         Err(e) => {

@@ -166,10 +166,10 @@ pub fn debug_line(step: &str) -> Line {
 }
 
 /// A fixed buffer for one line of output. What does not fit is cut and
-/// marked with "...", never dropped silently.
+/// marked with "...", never dropped silently. A heapless Vec: nothing is
+/// zeroed up front.
 pub struct Line {
-    buf: [u8; 512],
-    len: usize,
+    buf: heapless::Vec<u8, 512>,
     cut: bool,
 }
 
@@ -181,15 +181,14 @@ impl Default for Line {
 
 impl Line {
     pub const fn new() -> Self {
-        Line { buf: [0; 512], len: 0, cut: false }
+        Line { buf: heapless::Vec::new(), cut: false }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
         // Keep room for the "...\n" marker.
-        let room = self.buf.len() - 4 - self.len;
+        let room = self.buf.capacity() - 4 - self.buf.len();
         let n = bytes.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
+        let _ = self.buf.extend_from_slice(&bytes[..n]);
         self.cut |= n < bytes.len();
         self
     }
@@ -207,18 +206,16 @@ impl Line {
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        &self.buf
     }
 
     /// Ends the line and writes it to stderr in one write(2).
     pub fn send(&mut self) {
         if self.cut {
-            self.buf[self.len..self.len + 3].copy_from_slice(b"...");
-            self.len += 3;
+            let _ = self.buf.extend_from_slice(b"...");
         }
-        self.buf[self.len] = b'\n';
-        self.len += 1;
-        write_all(2, &self.buf[..self.len]);
+        let _ = self.buf.push(b'\n');
+        write_all(2, &self.buf);
     }
 }
 

@@ -95,6 +95,9 @@ pub struct Spec<'a> {
     pub new_session: bool,
     /// Make stdin the payload's controlling terminal (PID 1 on a console).
     pub console_tty: bool,
+    /// No signal is ignored (PID 1 of a VM), so the child can skip
+    /// resetting every disposition before exec.
+    pub signals_default: bool,
     /// PID 1 of a VM: seconds between SIGTERM and SIGKILL at shutdown.
     pub grace_secs: u32,
     /// PID 1 of a VM: write the exit status to this I/O port (QEMU's
@@ -128,6 +131,7 @@ impl Default for Spec<'_> {
             init: false,
             new_session: false,
             console_tty: false,
+            signals_default: false,
             grace_secs: DEFAULT_GRACE_SECS,
             debug_exit: None,
             reboot: false,
