@@ -97,7 +97,8 @@ fn enter_time_namespace<'a>(spec: &Spec) -> Result<(), Option<Failure<'a>>> {
         }
     }
     if !text.as_bytes().is_empty() {
-        write_file(c"/proc/self/timens_offsets", text.as_bytes())?;
+        let path = c"/proc/self/timens_offsets";
+        crate::launch::write_once(path, Object::Text(path.to_bytes()), text.as_bytes())?;
     }
     let ns = rustix::fs::open(c"/proc/self/ns/time_for_children", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Failure::errno("open", Object::Text(b"/proc/self/ns/time_for_children"), e))?;
@@ -105,17 +106,6 @@ fn enter_time_namespace<'a>(spec: &Spec) -> Result<(), Option<Failure<'a>>> {
         .map_err(|e| Failure::errno("setns", Object::Text(b"time namespace"), e))?;
     report::debug("enter time namespace", text.as_bytes());
     Ok(())
-}
-
-fn write_file<'a>(path: &'a CStr, bytes: &[u8]) -> Result<(), Option<Failure<'a>>> {
-    let object = Object::Text(path.to_bytes());
-    let fd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| Failure::errno("open", object, e))?;
-    match rustix::io::write(&fd, bytes) {
-        Ok(n) if n == bytes.len() => Ok(()),
-        Ok(_) => Err(Some(Failure::errno("write", object, Errno::IO))),
-        Err(e) => Err(Some(Failure::errno("write", object, e))),
-    }
 }
 
 /// As unshare(1) does by default: make every mount private (recursively),

@@ -165,6 +165,12 @@ fn write_proc_file<'a>(pid: u32, file: &'static str, bytes: &[u8]) -> Result<(),
     let object = Object::ProcFile(pid, file);
     let path = core::ffi::CStr::from_bytes_with_nul(path.as_bytes())
         .map_err(|_| Failure::errno("open", object, Errno::INVAL))?;
+    write_once(path, object, bytes)
+}
+
+/// Writes `bytes` to `path` in one write(2), as the kernel's id-map,
+/// setgroups and timens_offsets files require; a short write is an error.
+pub fn write_once<'a>(path: &core::ffi::CStr, object: Object<'a>, bytes: &[u8]) -> Result<(), Failure<'a>> {
     let fd: OwnedFd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Failure::errno("open", object, e))?;
     match rustix::io::write(&fd, bytes) {
