@@ -4,7 +4,7 @@ kernel's gen_init_cpio syntax, without root and byte for byte reproducibly:
 entries sorted by path, inode numbers in that order, one fixed mtime,
 owner and mode exactly as listed. Device nodes need no mknod.
 
-    file <name> <source> <mode> <uid> <gid>
+    file <name> <source> <mode> <uid> <gid> [<hard link>...]
     dir <name> <mode> <uid> <gid>
     nod <name> <mode> <uid> <gid> <c|b> <major> <minor>
     slink <name> <target> <mode> <uid> <gid>
@@ -26,16 +26,21 @@ def entries(lines):
             if kind == "file":
                 src, mode, uid, gid = words[2], int(words[3], 8), int(words[4]), int(words[5])
                 with open(src, "rb") as f:
-                    yield name, stat.S_IFREG | mode, uid, gid, f.read(), (0, 0)
+                    data = f.read()
+                # Hard links share one inode; the kernel takes the data from
+                # whichever entry it meets first and links the others to it.
+                links = [name] + [w.lstrip("/") for w in words[6:]]
+                for link in links:
+                    yield link, stat.S_IFREG | mode, uid, gid, data, (0, 0), links[0], len(links)
             elif kind == "dir":
-                yield name, stat.S_IFDIR | int(words[2], 8), int(words[3]), int(words[4]), b"", (0, 0)
+                yield name, stat.S_IFDIR | int(words[2], 8), int(words[3]), int(words[4]), b"", (0, 0), name, 2
             elif kind == "nod":
                 kind_bit = {"c": stat.S_IFCHR, "b": stat.S_IFBLK}[words[5]]
                 rdev = (int(words[6]), int(words[7]))
-                yield name, kind_bit | int(words[2], 8), int(words[3]), int(words[4]), b"", rdev
+                yield name, kind_bit | int(words[2], 8), int(words[3]), int(words[4]), b"", rdev, name, 1
             elif kind == "slink":
                 target = words[2].encode()
-                yield name, stat.S_IFLNK | int(words[3], 8), int(words[4]), int(words[5]), target, (0, 0)
+                yield name, stat.S_IFLNK | int(words[3], 8), int(words[4]), int(words[5]), target, (0, 0), name, 1
             else:
                 raise ValueError(f"unknown kind {kind!r}")
         except (IndexError, ValueError, KeyError, OSError) as e:
@@ -61,8 +66,12 @@ def main():
     if len(set(names)) != len(names):
         sys.exit("mkcpio: a name is listed twice")
     out = bytearray()
-    for ino, (name, mode, uid, gid, data, rdev) in enumerate(items, 1):
-        nlink = 2 if stat.S_ISDIR(mode) else 1
+    inodes, written = {}, set()
+    for name, mode, uid, gid, data, rdev, inode_key, nlink in items:
+        ino = inodes.setdefault(inode_key, len(inodes) + 1)
+        if inode_key in written:
+            data = b""  # a further link to a file already carried
+        written.add(inode_key)
         encoded = name.encode() + b"\0"
         out += pad(header(ino, mode, uid, gid, nlink, mtime, len(data), rdev, len(encoded)) + encoded)
         out += pad(data)

@@ -7,12 +7,11 @@ use crate::report::{self, Failure, Object};
 use crate::spec::{Namespaces, Propagation, Spec};
 use crate::supervise::{Ending, Supervisor, FORWARDED};
 use crate::sys;
-use core::ffi::CStr;
 use core::ptr;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::mount::{MountFlags, MountPropagationFlags};
+use rustix::mount::MountPropagationFlags;
 
 /// Runs the child's steps and execs the payload; never returns.
 pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
@@ -61,18 +60,19 @@ fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> 
         set_propagation(spec.propagation)?;
     }
     if let Some(root) = spec.root {
-        rustix::process::chroot(root).map_err(|e| {
-            Failure::errno("chroot", Object::Text(root.to_bytes()), e)
-                .hint_if(e == Errno::PERM, "chroot needs CAP_SYS_CHROOT: add -r to be root in a user namespace")
-        })?;
-        report::debug("chroot", root.to_bytes());
+        crate::mounts::enter_root(root, spec.mount_proc).map_err(|f| proc_hint(spec, f))?;
     }
-    if let Some(dir) = spec.wd.or(spec.root.map(|_| c"/")) {
+    if let Some(dir) = spec.wd {
         rustix::process::chdir(dir).map_err(|e| Failure::errno("chdir", Object::Text(dir.to_bytes()), e))?;
+        if spec.root.is_some() {
+            crate::mounts::check_cwd_inside_root(dir)?;
+        }
         report::debug("chdir", dir.to_bytes());
     }
-    if let Some(target) = spec.mount_proc {
-        mount_proc(spec, target)?;
+    if let (Some(target), None) = (spec.mount_proc, spec.root) {
+        crate::mounts::mount_proc(target)
+            .map_err(|e| proc_hint(spec, Failure::errno("mount proc", Object::Text(target.to_bytes()), e)))?;
+        report::debug("mount proc", target.to_bytes());
     }
     Ok(())
 }
@@ -123,21 +123,16 @@ fn set_propagation<'a>(p: Propagation) -> Result<(), Option<Failure<'a>>> {
     Ok(())
 }
 
-fn mount_proc<'a>(spec: &Spec, target: &'a CStr) -> Result<(), Option<Failure<'a>>> {
-    let flags = MountFlags::NOSUID | MountFlags::NOEXEC | MountFlags::NODEV;
-    rustix::mount::mount(c"proc", target, c"proc", flags, None).map_err(|e| {
-        let in_userns = spec.namespaces.has(Namespaces::USER);
-        let f = Failure::errno("mount proc", Object::Text(target.to_bytes()), e);
-        if e != Errno::PERM || !in_userns {
-            f
-        } else if !spec.namespaces.has(Namespaces::PID) {
-            f.hint("proc mounts in a user namespace only for a pid namespace it owns: add -p")
-        } else {
-            f.hint("the kernel finds the mount too revealing: a proc or sysfs with covered submounts")
-        }
-    })?;
-    report::debug("mount proc", target.to_bytes());
-    Ok(())
+/// Why a proc mount was refused in a user namespace, where it is known.
+fn proc_hint<'a>(spec: &Spec, f: Failure<'a>) -> Failure<'a> {
+    let in_userns = spec.namespaces.has(Namespaces::USER);
+    if f.step != "mount proc" || f.cause != report::Cause::Errno(Errno::PERM) || !in_userns {
+        f
+    } else if !spec.namespaces.has(Namespaces::PID) {
+        f.hint("proc mounts in a user namespace only for a pid namespace it owns: add -p")
+    } else {
+        f.hint("the kernel finds the mount too revealing: a proc or sysfs with covered submounts")
+    }
 }
 
 /// `--init`: stay in the namespaces as the payload's parent (PID 1 with

@@ -122,7 +122,4 @@ pub fn send(pid: u32, sig: u32) {
     }
 }
 
-pub fn signal_name(sig: u32) -> &'static [u8] {
-    let index = (sig as usize).wrapping_sub(1);
-    crate::cli::SIGNAL_NAMES.get(index).map_or(b"(realtime)", |n| n.as_bytes())
-}
+pub use crate::cli::signal_name;

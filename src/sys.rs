@@ -1,7 +1,7 @@
 //! The few system calls rustix 1.x does not expose (its `runtime` module is
 //! private): process exit, fork-style clone3/clone, execve, the signal-mask
-//! and signal-wait calls, kill(-1), close_range, an I/O port write and a
-//! vDSO-free clock. Numbers and structures come from linux-raw-sys;
+//! and signal-wait calls, kill(-1), close_range, getcwd, an I/O port write
+//! and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
 //! everything else goes through rustix.
 //!
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
@@ -192,6 +192,14 @@ pub fn close_from(first: u32, cloexec: bool) -> Result<(), Errno> {
     // by the callers at this point.
     let ret = unsafe { syscall4(k::__NR_close_range, first as usize, u32::MAX as usize, flags, 0) };
     result(ret).map(|_| ())
+}
+
+/// getcwd(2) into `buf`; returns the path's length without the NUL. The
+/// kernel answers "(unreachable)/..." for a directory outside our root.
+pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: the kernel writes at most buf.len() bytes into `buf`.
+    let ret = unsafe { syscall4(k::__NR_getcwd, buf.as_mut_ptr() as usize, buf.len(), 0, 0) };
+    result(ret).map(|n| n.saturating_sub(1))
 }
 
 /// CLOCK_MONOTONIC in microseconds, by the syscall rather than the vDSO:

@@ -164,6 +164,21 @@ fn init_reaps_orphans_inside_a_pid_namespace() {
 
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
+fn root_directory_inside_the_initramfs() {
+    // pivot_root cannot move an initramfs root: nsinit falls back to MS_MOVE
+    // and chroot and says so under --debug. The payload sees only /srv/root.
+    let script = "ls /; ls /..; cat /etc/passwd | wc -l; wc -l < /proc/self/mountinfo; id -u";
+    let (status, console) = boot(&["--debug", "-r", "-p", "-R", "/srv/root", "--mount-proc", "/bin/sh", "-c", script]);
+    assert_eq!(status, 0, "{console}");
+    assert!(console.contains("] pivot_root refused (initramfs?): moved over / and chrooted /srv/root\n"), "{console}");
+    let out: Vec<&str> = console.lines().filter(|l| !l.starts_with("nsinit:")).collect();
+    let at = out.iter().position(|l| l.starts_with("bin")).unwrap();
+    let words: Vec<&str> = out[at..at + 5].iter().flat_map(|l| l.split_whitespace()).collect();
+    assert_eq!(words, ["bin", "etc", "proc", "bin", "etc", "proc", "2", "2", "0"], "{console}");
+}
+
+#[test]
+#[ignore = "boots a VM: run by make qemu-test"]
 fn sigterm_to_pid1_shuts_down_gracefully() {
     let script = r#"trap 'echo payload got TERM; exit 0' TERM; kill -TERM 1; while :; do sleep 10 & wait $!; done"#;
     let (status, console) = boot(&["/bin/sh", "-c", script]);
