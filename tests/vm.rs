@@ -143,7 +143,8 @@ fn orphans_are_reaped_and_shutdown_completes() {
     let script = "for i in $(seq 100); do (sleep 0.2 &); done; sleep 1.5; \
         echo zombies: $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l); \
         (sleep 1000 &); \
-        printf 'trap \\047\\047 TERM HUP; while :; do sleep 1; done\\n' > /tmp/deaf; (sh /tmp/deaf &); sleep 0.5; exit 0";
+        printf 'trap \\047\\047 TERM HUP; touch /tmp/deaf-ready; while :; do sleep 1; done\\n' > /tmp/deaf; \
+        (sh /tmp/deaf &); while [ ! -e /tmp/deaf-ready ]; do sleep 0.1; done; exit 0";
     let (status, console) = boot(&["--grace=1", "--debug", "/bin/sh", "-c", script]);
     assert_eq!(status, 0, "{console}");
     assert!(console.contains("zombies: 0\n"), "{console}");
