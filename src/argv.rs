@@ -1,5 +1,5 @@
 //! The argument and environment vectors the kernel leaves on the stack at
-//! `_start`. They live as long as the process, so borrowing from them is
+//! `_start`, and the payload's environment when the command line changes it. They live as long as the process, so borrowing from them is
 //! `'static`, and `argv` is already the NULL-terminated array execve wants:
 //! the payload's argv is a tail of nsinit's own, copied nowhere.
 
@@ -115,6 +115,61 @@ impl Env {
     }
 }
 
+/// Room for the payload's environment once --setenv/--unsetenv/--clearenv
+/// changed it: the inherited entries are pointed to, new ones copied here.
+pub struct EnvBuf {
+    ptrs: heapless::Vec<*const u8, 1024>,
+    text: heapless::Vec<u8, 8192>,
+}
+
+impl Default for EnvBuf {
+    fn default() -> Self {
+        EnvBuf { ptrs: heapless::Vec::new(), text: heapless::Vec::new() }
+    }
+}
+
+impl EnvBuf {
+    /// `base` with `ops` applied in order. The result points into `self`,
+    /// which must stay where it is until the exec.
+    pub fn build(&mut self, base: Env, ops: &[crate::spec::EnvOp]) -> Result<Env, &'static str> {
+        use crate::spec::EnvOp;
+        let full = "the environment is over 1023 variables or 8 KB of --setenv";
+        let mut p = base.ptr;
+        // SAFETY: Env's contract: a NULL-terminated vector; we stop at NULL.
+        while !unsafe { *p }.is_null() {
+            self.ptrs.push(unsafe { *p }).map_err(|_| full)?;
+            // SAFETY: not at the NULL yet, so the next entry exists.
+            p = unsafe { p.add(1) };
+        }
+        for op in ops {
+            let key = match op {
+                EnvOp::Clear => {
+                    self.ptrs.clear();
+                    continue;
+                }
+                EnvOp::Set(key, _) | EnvOp::Unset(key) => key.to_bytes(),
+            };
+            self.ptrs.retain(|&entry| {
+                // SAFETY: every pointer kept is a NUL-terminated entry.
+                let entry = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
+                !(entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=')
+            });
+            if let EnvOp::Set(_, value) = op {
+                let start = self.text.len();
+                for part in [key, b"=", value.to_bytes(), b"\0"] {
+                    self.text.extend_from_slice(part).map_err(|_| full)?;
+                }
+                // The Vec never moves its storage: the pointer stays valid.
+                self.ptrs.push(self.text[start..].as_ptr()).map_err(|_| full)?;
+            }
+        }
+        self.ptrs.push(core::ptr::null()).map_err(|_| full)?;
+        // SAFETY: a NULL-terminated vector of NUL-terminated strings, living
+        // in `self` and in the process's own environment.
+        Ok(unsafe { Env::from_raw(self.ptrs.as_ptr()) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,6 +183,35 @@ mod tests {
         let argv = unsafe { Argv::from_raw(ptrs.as_ptr(), n) };
         assert!(ptrs[n].is_null());
         Ok(argv.iter().map(|a| a.to_str().unwrap().to_string()).collect())
+    }
+
+    #[test]
+    fn environment_changes_apply_in_order() {
+        use crate::spec::EnvOp;
+        let base: std::vec::Vec<std::ffi::CString> =
+            ["A=1", "B=2", "AB=3"].iter().map(|s| std::ffi::CString::new(*s).unwrap()).collect();
+        let mut ptrs: std::vec::Vec<*const u8> = base.iter().map(|c| c.as_ptr().cast()).collect();
+        ptrs.push(core::ptr::null());
+        // SAFETY: a NULL-terminated vector of C strings that outlive the test.
+        let env = unsafe { Env::from_raw(ptrs.as_ptr()) };
+        let show = |e: Env| {
+            let mut out = std::vec::Vec::new();
+            let mut p = e.as_ptr();
+            // SAFETY: build returns a NULL-terminated vector.
+            while !unsafe { *p }.is_null() {
+                out.push(unsafe { CStr::from_ptr((*p).cast()) }.to_str().unwrap().to_string());
+                p = unsafe { p.add(1) };
+            }
+            out
+        };
+        let mut buf = EnvBuf::default();
+        let ops = [EnvOp::Unset(c"A"), EnvOp::Set(c"B", c"x y"), EnvOp::Set(c"C", c"")];
+        assert_eq!(show(buf.build(env, &ops).unwrap()), ["AB=3", "B=x y", "C="]);
+        let mut buf = EnvBuf::default();
+        let ops = [EnvOp::Set(c"Z", c"1"), EnvOp::Clear, EnvOp::Set(c"PATH", c"/bin")];
+        let built = buf.build(env, &ops).unwrap();
+        assert_eq!(show(built), ["PATH=/bin"]);
+        assert_eq!(built.get(b"PATH"), Some(c"/bin"));
     }
 
     #[test]

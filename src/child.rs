@@ -191,6 +191,11 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     if let Err(e) = sys::close_from(3 + spec.preserve_fds, true) {
         return Failure::errno("close_range", Object::None, e);
     }
+    // Last of all the ids: a switch away from uid 0 drops the capabilities
+    // the steps above needed.
+    if let Err(f) = switch_ids(spec) {
+        return f;
+    }
     // Dispositions survive execve only when ignored (handlers are reset), so
     // this clears what the caller ignored (nohup, SIGPIPE in some shells);
     // then the payload starts with nothing blocked, as a fresh process would.
@@ -212,6 +217,36 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
             (shell, default_argv.as_ptr())
         }
     };
+    let mut env_buf = crate::argv::EnvBuf::default();
+    let env = if spec.env.is_empty() {
+        env
+    } else {
+        match env_buf.build(env, &spec.env) {
+            Ok(env) => env,
+            Err(reason) => return Failure::reason("setenv", Object::None, reason),
+        }
+    };
     report::debug("exec", program.to_bytes());
     crate::exec::exec(program, payload_argv, env)
+}
+
+/// `--gid` then `--uid`, all three ids each (real, effective, saved), and
+/// no supplementary groups where the kernel lets us drop them (it does not
+/// once setgroups is "deny", and then there are none to drop).
+fn switch_ids<'a>(spec: &Spec) -> Result<(), Failure<'a>> {
+    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
+    use rustix::process::{Gid, Uid};
+    let unmapped = "the id is not mapped in the user namespace: see --map-users/--map-groups";
+    if let Some(gid) = spec.gid {
+        let g = Gid::from_raw(gid);
+        let _ = set_thread_groups(&[]);
+        set_thread_res_gid(g, g, g)
+            .map_err(|e| Failure::errno("setresgid", Object::None, e).hint_if(e == Errno::INVAL, unmapped))?;
+    }
+    if let Some(uid) = spec.uid {
+        let u = Uid::from_raw(uid);
+        set_thread_res_uid(u, u, u)
+            .map_err(|e| Failure::errno("setresuid", Object::None, e).hint_if(e == Errno::INVAL, unmapped))?;
+    }
+    Ok(())
 }

@@ -6,53 +6,45 @@
 //! are never read as ours).
 
 use crate::idmap::{self, OwnId};
-use crate::spec::{Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT};
+use crate::spec::{EnvOp, Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT};
 use core::ffi::CStr;
 
 pub const USAGE: &str = "\
 Usage: nsinit [OPTIONS] [--] [PROGRAM [ARGS...]]
-Run PROGRAM ($SHELL or /bin/sh by default) in new Linux namespaces.
-
-Namespaces (one clone: with -p, PROGRAM itself is PID 1):
-  -U, --user         -p, --pid        -m, --mount      -u, --uts
-  -i, --ipc          -n, --net        -C, --cgroup     -T, --time
-User and group maps (each implies --user):
-  -r, --map-root-user         map your uid/gid to 0 (implies --setgroups=deny)
-  -c, --map-current-user      map your uid/gid to themselves (same)
-  --map-user=UID              map your uid to UID
-  --map-group=GID             map your gid to GID (implies --setgroups=deny)
-  --map-users=INNER:OUTER:COUNT   map a range of uids (repeatable; root only;
-                              unshare 2.38's OUTER,INNER,COUNT also works)
-  --map-groups=INNER:OUTER:COUNT  the same for gids
-  --setgroups=allow|deny      control setgroups(2) in the user namespace
-Inside the namespaces:
-  --hostname=NAME             set the hostname (implies --uts)
-  --domainname=NAME           set the NIS domain name (implies --uts)
-  --mount-proc[=DIR]          mount a fresh proc on DIR, default /proc
-                              (implies --mount)
-  --propagation=private|slave|shared|unchanged
-                              mount propagation of / (default private)
-  -R, --root=DIR              make DIR the root (pivot_root; implies --mount)
-  -w, --wd=DIR                working directory for PROGRAM
-  --monotonic=SECS            CLOCK_MONOTONIC offset (implies --time)
-  --boottime=SECS             CLOCK_BOOTTIME offset (implies --time)
+Run PROGRAM ($SHELL or /bin/sh) in new namespaces, all in one clone.
+  -U, --user  -p, --pid  -m, --mount  -u, --uts  -i, --ipc  -n, --net
+  -C, --cgroup  -T, --time
+Maps (each implies -U):
+  -r, --map-root-user     your uid/gid become 0 (and --setgroups=deny)
+  -c, --map-current-user  your uid/gid stay themselves (and deny)
+  --map-user=UID          your uid becomes UID
+  --map-group=GID         your gid becomes GID (and deny)
+  --map-users=IN:OUT:N    a range of uids (repeatable, root only;
+  --map-groups=IN:OUT:N   also unshare 2.38's OUT,IN,N), of gids
+  --setgroups=allow|deny  setgroups(2) in the user namespace
+Inside:
+  --hostname=NAME, --domainname=NAME  (imply -u)
+  --mount-proc[=DIR]      a fresh proc on DIR, default /proc (implies -m)
+  --propagation=private|slave|shared|unchanged   of / (default private)
+  -R, --root=DIR          DIR becomes / (pivot_root; implies -m)
+  -w, --wd, --chdir=DIR   working directory
+  --uid=UID, --gid=GID    switch to these mapped ids last
+  --setenv KEY VALUE, --unsetenv=KEY, --clearenv   in order
+  --monotonic=SECS, --boottime=SECS   clock offsets (imply -T)
 Process:
-  -f, --fork                  accepted for unshare compatibility (always so)
-  --init                      stay as PROGRAM's parent (PID 1 with -p): reap
-                              orphans, forward signals, exit with its status
-  --new-session               run PROGRAM in a new session (no TIOCSTI)
-  --kill-child[=SIGNAL]       PROGRAM gets SIGNAL (default KILL) if nsinit dies
-  --preserve-fds=N            keep fds 3..3+N-1 open (others are closed)
+  -f, --fork              accepted for unshare; nsinit always forks
+  --init                  stay as PROGRAM's parent: reap, forward, exit
+  --new-session           setsid() for PROGRAM (no TIOCSTI)
+  --kill-child[=SIGNAL]   PROGRAM gets SIGNAL (KILL) if nsinit dies
+  --preserve-fds=N        keep fds 3..3+N-1; the rest above 2 close
+  -v, --debug             each step with its CLOCK_MONOTONIC time in us
+  -h, --help, -V, --version
 As PID 1 of a VM (options after -- on the kernel command line):
-  --grace=SECS                wait SECS after SIGTERM before SIGKILL (default 3)
-  --debug-exit[=PORT]         report the status to QEMU's isa-debug-exit
-                              (default port 0xf4)
-  --reboot                    reboot instead of powering off (Firecracker)
-  -v, --debug                 print each step with a monotonic time in us
-  -h, --help                  print this help
-  -V, --version               print the version
-Exit status: PROGRAM's own; 128+N if it died of signal N; 127 not found;
-126 not executable; 125 nsinit failed (one line on stderr says why).
+  --grace=SECS            from SIGTERM to SIGKILL at shutdown (3)
+  --debug-exit[=PORT]     the status to QEMU's isa-debug-exit (0xf4)
+  --reboot                reboot, not power off (Firecracker)
+Exit: PROGRAM's status; 128+N for signal N; 127 not found; 126 not
+executable; 125 nsinit failed (one line on stderr says why).
 ";
 
 pub const VERSION: &str = concat!("nsinit ", env!("CARGO_PKG_VERSION"), "\n");
@@ -81,6 +73,8 @@ enum Takes {
     Value,
     /// Only as `--opt=value`, as getopt_long does.
     OptionalValue,
+    /// Two words, as bubblewrap's `--setenv KEY VALUE`.
+    Pair,
 }
 
 #[derive(Clone, Copy)]
@@ -104,6 +98,11 @@ enum Opt {
     Boottime,
     KillChild,
     PreserveFds,
+    Uid,
+    Gid,
+    SetEnv,
+    UnsetEnv,
+    ClearEnv,
     Init,
     NewSession,
     Grace,
@@ -114,7 +113,7 @@ enum Opt {
     Version,
 }
 
-use Takes::{Nothing, OptionalValue, Value};
+use Takes::{Nothing, OptionalValue, Pair, Value};
 
 const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
     (b'U', "user", Nothing, Opt::Ns(Namespaces::USER)),
@@ -139,6 +138,12 @@ const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
     (0, "propagation", Value, Opt::Propagation),
     (b'R', "root", Value, Opt::Root),
     (b'w', "wd", Value, Opt::Wd),
+    (0, "chdir", Value, Opt::Wd),
+    (0, "uid", Value, Opt::Uid),
+    (0, "gid", Value, Opt::Gid),
+    (0, "setenv", Pair, Opt::SetEnv),
+    (0, "unsetenv", Value, Opt::UnsetEnv),
+    (0, "clearenv", Nothing, Opt::ClearEnv),
     (0, "monotonic", Value, Opt::Monotonic),
     (0, "boottime", Value, Opt::Boottime),
     (0, "kill-child", OptionalValue, Opt::KillChild),
@@ -225,12 +230,14 @@ where
                 .iter()
                 .find(|o| o.1.as_bytes() == name)
                 .ok_or(err("unknown option"))?;
+            let mut next = || words.next().map(|(_, w)| w).ok_or(err("needs a value"));
             let value = match (takes, inline) {
                 (Nothing, Some(_)) => return Err(err("takes no value")),
-                (Value, None) => Some(words.next().ok_or(err("needs a value"))?.1),
+                (Value | Pair, None) => Some(next()?),
                 (_, inline) => inline,
             };
-            if let Some(done) = p.apply(opt, value, bytes)? {
+            let second = if takes == Pair { Some(next()?) } else { None };
+            if let Some(done) = p.apply(opt, value, second, bytes)? {
                 return Ok(done);
             }
         } else if bytes.len() > 1 && bytes[0] == b'-' {
@@ -256,7 +263,7 @@ where
                 } else {
                     None
                 };
-                if let Some(done) = p.apply(opt, value, bytes)? {
+                if let Some(done) = p.apply(opt, value, None, bytes)? {
                     return Ok(done);
                 }
             }
@@ -286,6 +293,7 @@ impl<'a> Parser<'_, 'a> {
         &mut self,
         opt: Opt,
         value: Option<&'a CStr>,
+        second: Option<&'a CStr>,
         arg: &'a [u8],
     ) -> Result<Option<Command>, UsageError<'a>> {
         let v = value.map_or(&b""[..], CStr::to_bytes);
@@ -383,6 +391,28 @@ impl<'a> Parser<'_, 'a> {
                     .filter(|&n| n <= i32::MAX as u32 - 3)
                     .ok_or(err("expected a number of fds"))?;
                 s.preserve_fds = n;
+            }
+            Opt::Uid | Opt::Gid => {
+                let id = idmap::parse_u32(v)
+                    .filter(|&id| id != u32::MAX)
+                    .ok_or(err("expected a numeric id below 4294967295"))?;
+                if matches!(opt, Opt::Uid) {
+                    s.uid = Some(id);
+                } else {
+                    s.gid = Some(id);
+                }
+            }
+            Opt::SetEnv | Opt::UnsetEnv | Opt::ClearEnv => {
+                let key = value.unwrap_or(c"");
+                if !matches!(opt, Opt::ClearEnv) && (v.is_empty() || v.contains(&b'=')) {
+                    return Err(err("expected a variable name without '='"));
+                }
+                let op = match (opt, second) {
+                    (Opt::SetEnv, Some(val)) => EnvOp::Set(key, val),
+                    (Opt::UnsetEnv, _) => EnvOp::Unset(key),
+                    _ => EnvOp::Clear,
+                };
+                s.env.push(op).map_err(|_| err("more than 64 environment changes"))?;
             }
             Opt::Init => s.init = true,
             Opt::NewSession => s.new_session = true,
@@ -532,6 +562,21 @@ mod tests {
             assert_eq!(run(&[bad]).unwrap_err().1, "expected an I/O port such as 0xf4", "{bad}");
         }
         assert_eq!(run(&["--grace=3601"]).unwrap_err().1, "expected seconds, 0-3600");
+    }
+
+    #[test]
+    fn identity_and_environment() {
+        let s = spec(&["--uid=5", "--gid", "6", "--chdir=/srv", "--clearenv", "--setenv", "A", "1 2", "--unsetenv=B",
+            "--setenv=C", "", "prog"]);
+        assert_eq!((s.uid, s.gid, s.wd), (Some(5), Some(6), Some(c"/srv")));
+        assert_eq!(&s.env[..], &[EnvOp::Clear, EnvOp::Set(c"A", c"1 2"), EnvOp::Unset(c"B"), EnvOp::Set(c"C", c"")]);
+        assert_eq!(s.program, Some(12));
+        assert_eq!(run(&["--setenv", "A"]), Err(("--setenv".to_string(), "needs a value")));
+        assert_eq!(run(&["--setenv", "A=B", "x"]).unwrap_err().1, "expected a variable name without '='");
+        assert_eq!(run(&["--unsetenv="]).unwrap_err().1, "expected a variable name without '='");
+        let many: Vec<String> = (0..65).map(|i| format!("--unsetenv=V{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(run(&refs).unwrap_err().1, "more than 64 environment changes");
     }
 
     #[test]

@@ -31,6 +31,17 @@ impl Namespaces {
     }
 }
 
+/// One change to the payload's environment, applied in command-line order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvOp<'a> {
+    Set(&'a CStr, &'a CStr),
+    Unset(&'a CStr),
+    Clear,
+}
+
+/// How many --setenv/--unsetenv/--clearenv one command line may hold.
+pub const MAX_ENV_OPS: usize = 64;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetGroups {
     Allow,
@@ -86,6 +97,10 @@ pub struct Spec<'a> {
     pub kill_child: Option<u32>,
     /// Fds 3 .. 3+N stay open in the payload.
     pub preserve_fds: u32,
+    /// Ids to switch to inside, after the maps and mounts (`--uid`, `--gid`).
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub env: heapless::Vec<EnvOp<'a>, MAX_ENV_OPS>,
     pub debug: bool,
     /// `--init`: nsinit stays as the payload's parent inside the namespaces
     /// (PID 1 with -p), reaping and forwarding as tini does.
@@ -127,6 +142,9 @@ impl Default for Spec<'_> {
             boottime: 0,
             kill_child: None,
             preserve_fds: 0,
+            uid: None,
+            gid: None,
+            env: heapless::Vec::new(),
             debug: false,
             init: false,
             new_session: false,

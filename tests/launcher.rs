@@ -230,7 +230,7 @@ fn help_and_version() {
     let o = run(As::Root, &["--help"]);
     assert_eq!(o.status.code(), Some(0));
     let help = stdout(&o);
-    for flag in ["--map-users=INNER:OUTER:COUNT", "--mount-proc", "--kill-child", "--preserve-fds", "--monotonic"] {
+    for flag in ["--map-users=IN:OUT:N", "--mount-proc", "--kill-child", "--preserve-fds", "--monotonic", "--setenv"] {
         assert!(help.contains(flag), "{flag}");
     }
     assert_eq!(ok(As::Root, &["-V"]), format!("nsinit {}\n", env!("CARGO_PKG_VERSION")));
@@ -327,6 +327,38 @@ fn inherited_fds_are_closed_unless_preserved() {
     assert_eq!(with(&["-u", "--preserve-fds=4"]), "absent\n");
     assert_eq!(with(&["-u", "--preserve-fds=5"]), "present\n");
     assert_eq!(with(&["-U", "-r", "-p", "--preserve-fds=5"]), "present\n");
+}
+
+// --- Identity and environment ------------------------------------------------
+
+#[test]
+fn uid_and_gid_switch_inside() {
+    let out = ok(
+        As::Root,
+        &["--map-users=0:100000:65536", "--map-groups=0:100000:65536", "--uid=1000", "--gid=2000", "-p", "--",
+          "/bin/sh", "-c", "grep -E '^(Uid|Gid|Groups|CapEff)' /proc/self/status"],
+    );
+    // Groups: is empty (the kernel prints a tab and a space); no capabilities left.
+    assert_eq!(out, "Uid:\t1000\t1000\t1000\t1000\nGid:\t2000\t2000\t2000\t2000\nGroups:\t \nCapEff:\t0000000000000000\n");
+    let o = run(As::Nobody, &["-r", "--uid=5", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o),
+        "nsinit: setresuid: Invalid argument (EINVAL); the id is not mapped in the user namespace: see --map-users/--map-groups\n"
+    );
+}
+
+#[test]
+fn environment_changes() {
+    let env = |args: &[&str]| {
+        let mut c = command(As::Root, nsinit(), args);
+        c.env_clear().env("HOME", "/root").env("KEEP", "1").env("PATH", "/usr/bin:/bin");
+        stdout(&c.output().unwrap())
+    };
+    assert_eq!(env(&["-u", "--setenv", "A", "x y", "--unsetenv=HOME", "/usr/bin/env"]), "KEEP=1\nPATH=/usr/bin:/bin\nA=x y\n");
+    // Bare names are looked up in the payload's new PATH.
+    assert_eq!(env(&["-u", "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "B", "", "env"]), "PATH=/usr/bin\nB=\n");
+    assert_eq!(env(&["-u", "--setenv", "KEEP", "2", "--", "sh", "-c", "echo $KEEP ${HOME-unset}"]), "2 /root\n");
 }
 
 // --- Hostname, proc, debug, kill-child ------------------------------------------
