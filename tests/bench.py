@@ -30,7 +30,7 @@ BUILD = os.path.join(TOP, "build", "bench")
 NSINIT = os.environ.get("BENCH_NSINIT") or os.path.join(TOP, "target", "x86_64-unknown-linux-gnu", "release", "nsinit")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
 CONTAINERS = int(os.environ.get("BENCH_CONTAINERS", "1000"))
-BOOTS = int(os.environ.get("BENCH_BOOTS", "5"))
+BOOTS = int(os.environ.get("BENCH_BOOTS", "9"))
 
 # Two static do-nothing programs: the payloads, so that the launcher's own
 # cost is what differs.
