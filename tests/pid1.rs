@@ -82,3 +82,78 @@ fn an_ignored_sigchld_does_not_hang_nsinit() {
     child.kill().unwrap();
     panic!("nsinit hung with SIGCHLD ignored");
 }
+
+// --- A real container engine ------------------------------------------------
+
+/// A root directory for `podman run --rootfs`: busybox and a few applets
+/// (no image: nothing is pulled from a registry).
+fn podman_rootfs() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nsinit-podman-{}", std::process::id()));
+    if !dir.exists() {
+        for sub in ["bin", "proc", "dev", "sys", "etc"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        std::fs::copy("/bin/busybox", dir.join("bin/busybox")).unwrap();
+        for applet in ["sh", "cat", "tr", "grep", "wc", "seq", "sleep"] {
+            let _ = std::os::unix::fs::symlink("busybox", dir.join("bin").join(applet));
+        }
+    }
+    dir
+}
+
+/// `podman run` with nsinit as the container's init (`--init-path`), which
+/// podman starts as `/run/podman-init -- PROGRAM ARGS`.
+fn podman(args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new("podman");
+    // runc, cgroupfs and explicit limits: what works on this host (its
+    // cgroups are v1/hybrid, its hard limits below podman's defaults).
+    c.args(["--runtime", "runc", "--cgroup-manager=cgroupfs"]).args(args).stdin(std::process::Stdio::null());
+    c
+}
+
+fn podman_run(name: &str, detach: bool, script: &str) -> std::process::Output {
+    let root = podman_rootfs();
+    let mut args = vec!["run", "--name", name, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
+        "--init", "--init-path", nsinit()];
+    if detach {
+        args.push("-d");
+    }
+    // --rootfs takes the image's place: the command follows it.
+    args.extend(["--rootfs", root.to_str().unwrap(), "/bin/sh", "-c", script]);
+    podman(&args).output().unwrap()
+}
+
+#[test]
+fn podman_init_reaps_and_passes_the_status() {
+    let name = format!("nsinit-test-status-{}", std::process::id());
+    let o = podman_run(&name, false, &format!("cat /proc/1/cmdline | tr '\\0' ' '; echo; {ORPHANS}; exit 7"));
+    let _ = podman(&["rm", "-f", &name]).output();
+    assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.starts_with("/run/podman-init -- /bin/sh -c "), "{out}");
+    // The payload is not PID 1 (nsinit is), and the 50 orphans were reaped.
+    assert!(out.ends_with(" zombies 0\n") && !out.contains("\npid 1 "), "{out}");
+}
+
+#[test]
+fn podman_stop_reaches_the_payload_through_nsinit() {
+    let name = format!("nsinit-test-stop-{}", std::process::id());
+    let script = "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 10 & wait $!; done";
+    let o = podman_run(&name, true, script);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let logs = || stdout(&podman(&["logs", &name]).output().unwrap());
+    for _ in 0..200 {
+        if logs().contains("ready") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // podman stop sends SIGTERM to PID 1 (nsinit), which passes it on.
+    let stop = podman(&["stop", "-t", "20", &name]).output().unwrap();
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    let code = stdout(&podman(&["inspect", "--format", "{{.State.ExitCode}}", &name]).output().unwrap());
+    let all = logs();
+    let _ = podman(&["rm", "-f", &name]).output();
+    assert_eq!(all, "ready\ngot TERM\n");
+    assert_eq!(code.trim(), "3");
+}
