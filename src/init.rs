@@ -119,8 +119,8 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
 fn in_initial_pid_namespace() -> bool {
     let ns = c"/proc/self/ns/pid";
     if rustix::fs::stat(ns).is_err() {
-        let proc = &crate::mounts::EARLY_MOUNTS[3];
-        if let Err(f) = crate::mounts::mount_missing(proc) {
+        let proc = crate::mounts::EARLY_MOUNTS.iter().find(|m| m.target == c"/proc");
+        if let Some(Err(f)) = proc.map(crate::mounts::mount_missing) {
             f.print();
         }
     }
