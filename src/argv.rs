@@ -43,6 +43,16 @@ impl Argv {
     }
 }
 
+/// The part of C string `s` from byte `at` on (at most its length): still a
+/// C string, ending at the same NUL. Cheaper than `CStr::from_bytes_with_nul`,
+/// which would look for that NUL all over again.
+pub fn cstr_tail(s: &CStr, at: usize) -> &CStr {
+    let bytes = s.to_bytes_with_nul();
+    // SAFETY: a suffix of a C string's bytes (its NUL included) holds exactly
+    // one NUL, the last byte.
+    unsafe { CStr::from_bytes_with_nul_unchecked(&bytes[at.min(bytes.len() - 1)..]) }
+}
+
 /// Builds an argv from text with one argument per line, in place: `name`
 /// first, then each line with surrounding blanks trimmed; empty lines and
 /// lines starting with '#' are skipped. `text` must end with a NUL byte that
@@ -107,7 +117,7 @@ impl Env {
             let entry: &'static CStr = unsafe { CStr::from_ptr(entry.cast()) };
             let bytes = entry.to_bytes_with_nul();
             if bytes.len() > name.len() && bytes.starts_with(name) && bytes[name.len()] == b'=' {
-                return CStr::from_bytes_with_nul(&bytes[name.len() + 1..]).ok();
+                return Some(cstr_tail(entry, name.len() + 1));
             }
             // SAFETY: not yet at the NULL entry, so the next one exists.
             p = unsafe { p.add(1) };
@@ -212,6 +222,13 @@ mod tests {
         let built = buf.build(env, &ops).unwrap();
         assert_eq!(show(built), ["PATH=/bin"]);
         assert_eq!(built.get(b"PATH"), Some(c"/bin"));
+    }
+
+    #[test]
+    fn tails_of_c_strings() {
+        assert_eq!(cstr_tail(c"--root=/x", 7), c"/x");
+        assert_eq!(cstr_tail(c"abc", 3), c"");
+        assert_eq!(cstr_tail(c"abc", 99), c"");
     }
 
     #[test]

@@ -47,9 +47,9 @@ fn search(name: &[u8], path: &[u8], argv: *const *const u8, env: Env) -> Errno {
         buf[dir.len()] = b'/';
         buf[dir.len() + 1..len].copy_from_slice(name);
         buf[len] = 0;
-        let Ok(candidate) = CStr::from_bytes_with_nul(&buf[..=len]) else {
-            continue;
-        };
+        // SAFETY: `dir` comes from a C string and `name` is one: neither
+        // holds a NUL, so the only NUL is the one just written at `len`.
+        let candidate = unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..=len]) };
         match crate::sys::execve(candidate, argv, env.as_ptr()) {
             Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG => {}
             Errno::ACCESS => result = Errno::ACCESS,

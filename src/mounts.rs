@@ -110,9 +110,8 @@ pub fn enter_root<'a>(dir: &'a CStr, proc: Option<&'a CStr>) -> Result<(), Failu
     rustix::process::chdir(dir).map_err(|e| fail("chdir", e))?;
     if let Some(target) = proc {
         // Relative to the new root, which is our cwd now.
-        let bytes = target.to_bytes_with_nul();
-        let skip = bytes.iter().take_while(|&&c| c == b'/').count();
-        let relative = CStr::from_bytes_with_nul(&bytes[skip..]).unwrap_or(c".");
+        let skip = target.to_bytes().iter().take_while(|&&c| c == b'/').count();
+        let relative = crate::argv::cstr_tail(target, skip);
         let relative = if relative.is_empty() { c"." } else { relative };
         mount_proc(relative).map_err(|e| Failure::errno("mount proc", Object::Text(target.to_bytes()), e))?;
         report::debug("mount proc", target.to_bytes());
