@@ -188,7 +188,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     // Inherited fds past stdio (and the --preserve-fds ones) must not reach
     // the payload: runc's CVE-2024-21626 escaped through one. CLOEXEC rather
     // than close: our own stderr stays usable to report an exec failure.
-    if let Err(e) = sys::close_from(3 + spec.preserve_fds, true) {
+    if let Err(e) = cloexec_inherited(3 + spec.preserve_fds) {
         return Failure::errno("close_range", Object::None, e);
     }
     // Last of all the ids: a switch away from uid 0 drops the capabilities
@@ -230,6 +230,31 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     crate::exec::exec(program, payload_argv, env)
 }
 
+/// Marks every fd from `first` up to be closed at exec. close_range's
+/// CLOSE_RANGE_CLOEXEC came in Linux 5.11; on older kernels (Debian 11 runs
+/// 5.10) each possible fd up to the open-files limit is marked one by one.
+fn cloexec_inherited(first: u32) -> Result<(), Errno> {
+    use rustix::process::{getrlimit, Resource};
+    match sys::close_from(first, true) {
+        Err(Errno::NOSYS | Errno::INVAL) => {
+            let limit = getrlimit(Resource::Nofile);
+            let most = limit.maximum.max(limit.current).unwrap_or(u64::MAX).min(1 << 20);
+            mark_cloexec(first, most as u32);
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn mark_cloexec(first: u32, end: u32) {
+    for fd in first..end {
+        // SAFETY: only the fd's flags are touched; one that is not open
+        // just answers EBADF.
+        let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd as i32) };
+        let _ = rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::CLOEXEC);
+    }
+}
+
 /// `--gid` then `--uid`, all three ids each (real, effective, saved), and
 /// no supplementary groups where the kernel lets us drop them (it does not
 /// once setgroups is "deny", and then there are none to drop).
@@ -249,4 +274,26 @@ fn switch_ids<'a>(spec: &Spec) -> Result<(), Failure<'a>> {
             .map_err(|e| Failure::errno("setresuid", Object::None, e).hint_if(e == Errno::INVAL, unmapped))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn the_old_kernel_path_marks_every_fd() {
+        let files: std::vec::Vec<std::fs::File> = (0..3).map(|_| std::fs::File::open("/dev/null").unwrap()).collect();
+        // SAFETY: each fd belongs to a File alive until the end of the test.
+        let fd = |i: usize| unsafe { rustix::fd::BorrowedFd::borrow_raw(files[i].as_raw_fd()) };
+        for i in 0..3 {
+            rustix::io::fcntl_setfd(fd(i), rustix::io::FdFlags::empty()).unwrap();
+        }
+        // Only the middle one: other tests open fds in parallel, so no wider
+        // range is known to hold only ours.
+        let middle = files[1].as_raw_fd() as u32;
+        mark_cloexec(middle, middle + 1);
+        let flags: std::vec::Vec<_> = (0..3).map(|i| rustix::io::fcntl_getfd(fd(i)).unwrap()).collect();
+        assert_eq!(flags, [rustix::io::FdFlags::empty(), rustix::io::FdFlags::CLOEXEC, rustix::io::FdFlags::empty()]);
+    }
 }
