@@ -193,7 +193,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     }
     // Last of all the ids: a switch away from uid 0 drops the capabilities
     // the steps above needed.
-    if let Err(f) = switch_ids(spec) {
+    if let Err(f) = crate::identity::switch_ids(spec) {
         return f;
     }
     // Dispositions survive execve only when ignored (handlers are reset), so
@@ -255,26 +255,6 @@ fn mark_cloexec(first: u32, end: u32) {
     }
 }
 
-/// `--gid` then `--uid`, all three ids each (real, effective, saved), and
-/// no supplementary groups where the kernel lets us drop them (it does not
-/// once setgroups is "deny", and then there are none to drop).
-fn switch_ids<'a>(spec: &Spec) -> Result<(), Failure<'a>> {
-    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
-    use rustix::process::{Gid, Uid};
-    let unmapped = "the id is not mapped in the user namespace: see --map-users/--map-groups";
-    if let Some(gid) = spec.gid {
-        let g = Gid::from_raw(gid);
-        let _ = set_thread_groups(&[]);
-        set_thread_res_gid(g, g, g)
-            .map_err(|e| Failure::errno("setresgid", Object::None, e).hint_if(e == Errno::INVAL, unmapped))?;
-    }
-    if let Some(uid) = spec.uid {
-        let u = Uid::from_raw(uid);
-        set_thread_res_uid(u, u, u)
-            .map_err(|e| Failure::errno("setresuid", Object::None, e).hint_if(e == Errno::INVAL, unmapped))?;
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ pub mod argv;
 pub mod child;
 pub mod cli;
 pub mod exec;
+pub mod identity;
 pub mod idmap;
 pub mod init;
 pub mod launch;
