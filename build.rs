@@ -8,9 +8,23 @@ fn main() {
     // drop them (a few KB of a ~30 KB binary). INSERT keeps lld's default
     // layout for everything else.
     let script = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("no-unwind-tables.ld");
-    fs::write(&script, "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n").unwrap();
+    fs::write(
+        &script,
+        "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n",
+    )
+    .unwrap();
     let script = format!("-Wl,-T,{}", script.display());
-    for arg in ["-nostartfiles", "-nostdlib", "-static", "-Wl,--gc-sections", "-Wl,--build-id=none", "-Wl,--no-eh-frame-hdr", "-Wl,--icf=all", "-Wl,-z,norelro", &script] {
+    for arg in [
+        "-nostartfiles",
+        "-nostdlib",
+        "-static",
+        "-Wl,--gc-sections",
+        "-Wl,--build-id=none",
+        "-Wl,--no-eh-frame-hdr",
+        "-Wl,--icf=all",
+        "-Wl,-z,norelro",
+        &script,
+    ] {
         println!("cargo:rustc-link-arg-bins={arg}");
     }
     println!("cargo:rerun-if-changed=build.rs");

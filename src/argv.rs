@@ -57,7 +57,11 @@ pub fn cstr_tail(s: &CStr, at: usize) -> &CStr {
 /// first, then each line with surrounding blanks trimmed; empty lines and
 /// lines starting with '#' are skipped. `text` must end with a NUL byte that
 /// is not part of the text. Returns the number of arguments, `name` included.
-pub fn split_lines(name: &'static CStr, text: &mut [u8], ptrs: &mut [*const u8]) -> Result<usize, &'static str> {
+pub fn split_lines(
+    name: &'static CStr,
+    text: &mut [u8],
+    ptrs: &mut [*const u8],
+) -> Result<usize, &'static str> {
     let Some((&mut 0, body)) = text.split_last_mut() else {
         return Err("text must end with NUL");
     };
@@ -65,10 +69,19 @@ pub fn split_lines(name: &'static CStr, text: &mut [u8], ptrs: &mut [*const u8])
     let mut count = 1;
     let mut start = 0;
     while start < body.len() {
-        let end = body[start..].iter().position(|&c| c == b'\n').map_or(body.len(), |n| start + n);
+        let end = body[start..]
+            .iter()
+            .position(|&c| c == b'\n')
+            .map_or(body.len(), |n| start + n);
         let blank = |c: &u8| matches!(c, b' ' | b'\t' | b'\r');
-        let first = body[start..end].iter().position(|c| !blank(c)).map_or(end, |n| start + n);
-        let last = body[first..end].iter().rposition(|c| !blank(c)).map_or(first, |n| first + n + 1);
+        let first = body[start..end]
+            .iter()
+            .position(|c| !blank(c))
+            .map_or(end, |n| start + n);
+        let last = body[first..end]
+            .iter()
+            .rposition(|c| !blank(c))
+            .map_or(first, |n| first + n + 1);
         if first < last && body[first] != b'#' {
             if count + 1 >= ptrs.len() {
                 return Err("too many arguments");
@@ -134,7 +147,10 @@ pub struct EnvBuf {
 
 impl Default for EnvBuf {
     fn default() -> Self {
-        EnvBuf { ptrs: heapless::Vec::new(), text: heapless::Vec::new() }
+        EnvBuf {
+            ptrs: heapless::Vec::new(),
+            text: heapless::Vec::new(),
+        }
     }
 }
 
@@ -170,7 +186,9 @@ impl EnvBuf {
                     self.text.extend_from_slice(part).map_err(|_| full)?;
                 }
                 // The Vec never moves its storage: the pointer stays valid.
-                self.ptrs.push(self.text[start..].as_ptr()).map_err(|_| full)?;
+                self.ptrs
+                    .push(self.text[start..].as_ptr())
+                    .map_err(|_| full)?;
             }
         }
         self.ptrs.push(core::ptr::null()).map_err(|_| full)?;
@@ -192,14 +210,19 @@ mod tests {
         // SAFETY: split_lines filled n pointers into `buf` and a NULL.
         let argv = unsafe { Argv::from_raw(ptrs.as_ptr(), n) };
         assert!(ptrs[n].is_null());
-        Ok(argv.iter().map(|a| a.to_str().unwrap().to_string()).collect())
+        Ok(argv
+            .iter()
+            .map(|a| a.to_str().unwrap().to_string())
+            .collect())
     }
 
     #[test]
     fn environment_changes_apply_in_order() {
         use crate::spec::EnvOp;
-        let base: std::vec::Vec<std::ffi::CString> =
-            ["A=1", "B=2", "AB=3"].iter().map(|s| std::ffi::CString::new(*s).unwrap()).collect();
+        let base: std::vec::Vec<std::ffi::CString> = ["A=1", "B=2", "AB=3"]
+            .iter()
+            .map(|s| std::ffi::CString::new(*s).unwrap())
+            .collect();
         let mut ptrs: std::vec::Vec<*const u8> = base.iter().map(|c| c.as_ptr().cast()).collect();
         ptrs.push(core::ptr::null());
         // SAFETY: a NULL-terminated vector of C strings that outlive the test.
@@ -209,16 +232,29 @@ mod tests {
             let mut p = e.as_ptr();
             // SAFETY: build returns a NULL-terminated vector.
             while !unsafe { *p }.is_null() {
-                out.push(unsafe { CStr::from_ptr((*p).cast()) }.to_str().unwrap().to_string());
+                out.push(
+                    unsafe { CStr::from_ptr((*p).cast()) }
+                        .to_str()
+                        .unwrap()
+                        .to_string(),
+                );
                 p = unsafe { p.add(1) };
             }
             out
         };
         let mut buf = EnvBuf::default();
-        let ops = [EnvOp::Unset(c"A"), EnvOp::Set(c"B", c"x y"), EnvOp::Set(c"C", c"")];
+        let ops = [
+            EnvOp::Unset(c"A"),
+            EnvOp::Set(c"B", c"x y"),
+            EnvOp::Set(c"C", c""),
+        ];
         assert_eq!(show(buf.build(env, &ops).unwrap()), ["AB=3", "B=x y", "C="]);
         let mut buf = EnvBuf::default();
-        let ops = [EnvOp::Set(c"Z", c"1"), EnvOp::Clear, EnvOp::Set(c"PATH", c"/bin")];
+        let ops = [
+            EnvOp::Set(c"Z", c"1"),
+            EnvOp::Clear,
+            EnvOp::Set(c"PATH", c"/bin"),
+        ];
         let built = buf.build(env, &ops).unwrap();
         assert_eq!(show(built), ["PATH=/bin"]);
         assert_eq!(built.get(b"PATH"), Some(c"/bin"));
@@ -234,8 +270,10 @@ mod tests {
     #[test]
     fn one_argument_per_line() {
         assert_eq!(split("").unwrap(), ["nsinit"]);
-        assert_eq!(split("# defaults\n\n  -r \n-p\r\n/bin/sh -c echo hi\n").unwrap(),
-            ["nsinit", "-r", "-p", "/bin/sh -c echo hi"]);
+        assert_eq!(
+            split("# defaults\n\n  -r \n-p\r\n/bin/sh -c echo hi\n").unwrap(),
+            ["nsinit", "-r", "-p", "/bin/sh -c echo hi"]
+        );
         assert_eq!(split("-r\n-p").unwrap(), ["nsinit", "-r", "-p"]);
         assert_eq!(split("a\nb\nc\nd").unwrap_err(), "too many arguments");
         assert_eq!(split("a\nb\nc").unwrap(), ["nsinit", "a", "b", "c"]);

@@ -48,7 +48,8 @@ fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> 
         enter_time_namespace(spec)?;
     }
     if let Some(name) = spec.hostname {
-        rustix::system::sethostname(name).map_err(|e| Failure::errno("sethostname", Object::Text(name), e))?;
+        rustix::system::sethostname(name)
+            .map_err(|e| Failure::errno("sethostname", Object::Text(name), e))?;
         report::debug("sethostname", name);
     }
     if let Some(name) = spec.domainname {
@@ -63,15 +64,20 @@ fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> 
         crate::mounts::enter_root(root, spec.mount_proc).map_err(|f| proc_hint(spec, f))?;
     }
     if let Some(dir) = spec.wd {
-        rustix::process::chdir(dir).map_err(|e| Failure::errno("chdir", Object::Text(dir.to_bytes()), e))?;
+        rustix::process::chdir(dir)
+            .map_err(|e| Failure::errno("chdir", Object::Text(dir.to_bytes()), e))?;
         if spec.root.is_some() {
             crate::mounts::check_cwd_inside_root(dir)?;
         }
         report::debug("chdir", dir.to_bytes());
     }
     if let (Some(target), None) = (spec.mount_proc, spec.root) {
-        crate::mounts::mount_proc(target)
-            .map_err(|e| proc_hint(spec, Failure::errno("mount proc", Object::Text(target.to_bytes()), e)))?;
+        crate::mounts::mount_proc(target).map_err(|e| {
+            proc_hint(
+                spec,
+                Failure::errno("mount proc", Object::Text(target.to_bytes()), e),
+            )
+        })?;
         report::debug("mount proc", target.to_bytes());
     }
     Ok(())
@@ -87,11 +93,17 @@ fn enter_time_namespace<'a>(spec: &Spec) -> Result<(), Option<Failure<'a>>> {
     // SAFETY: rustix marks unshare unsafe for CLONE_FILES/CLONE_FS, which
     // can pull state from under other threads; NEWTIME only picks the time
     // namespace of future children, and this process has one thread.
-    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }.map_err(|e| {
-        Failure::errno("unshare", Object::Text(b"CLONE_NEWTIME"), e).hint_if(e == Errno::PERM, hint)
-    })?;
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }.map_err(
+        |e| {
+            Failure::errno("unshare", Object::Text(b"CLONE_NEWTIME"), e)
+                .hint_if(e == Errno::PERM, hint)
+        },
+    )?;
     let mut text = report::Line::new();
-    for (clock, secs) in [(&b"monotonic "[..], spec.monotonic), (b"boottime ", spec.boottime)] {
+    for (clock, secs) in [
+        (&b"monotonic "[..], spec.monotonic),
+        (b"boottime ", spec.boottime),
+    ] {
         if secs != 0 {
             text.push(clock).int(secs).push(b" 0\n");
         }
@@ -100,10 +112,17 @@ fn enter_time_namespace<'a>(spec: &Spec) -> Result<(), Option<Failure<'a>>> {
         let path = c"/proc/self/timens_offsets";
         crate::launch::write_once(path, Object::Text(path.to_bytes()), text.as_bytes())?;
     }
-    let ns = rustix::fs::open(c"/proc/self/ns/time_for_children", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| Failure::errno("open", Object::Text(b"/proc/self/ns/time_for_children"), e))?;
-    rustix::thread::move_into_link_name_space(ns.as_fd(), Some(rustix::thread::LinkNameSpaceType::Time))
-        .map_err(|e| Failure::errno("setns", Object::Text(b"time namespace"), e))?;
+    let ns = rustix::fs::open(
+        c"/proc/self/ns/time_for_children",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Failure::errno("open", Object::Text(b"/proc/self/ns/time_for_children"), e))?;
+    rustix::thread::move_into_link_name_space(
+        ns.as_fd(),
+        Some(rustix::thread::LinkNameSpaceType::Time),
+    )
+    .map_err(|e| Failure::errno("setns", Object::Text(b"time namespace"), e))?;
     report::debug("enter time namespace", text.as_bytes());
     Ok(())
 }
@@ -209,10 +228,16 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     let _ = sys::sigprocmask(linux_raw_sys::general::SIG_SETMASK, 0);
 
     let default_argv: [*const u8; 2];
-    let (program, payload_argv) = match spec.program.and_then(|i| Some((argv.get(i)?, argv.tail(i)))) {
+    let (program, payload_argv) = match spec
+        .program
+        .and_then(|i| Some((argv.get(i)?, argv.tail(i))))
+    {
         Some(found) => found,
         None => {
-            let shell = env.get(b"SHELL").filter(|s| !s.is_empty()).unwrap_or(c"/bin/sh");
+            let shell = env
+                .get(b"SHELL")
+                .filter(|s| !s.is_empty())
+                .unwrap_or(c"/bin/sh");
             default_argv = [shell.as_ptr().cast(), ptr::null()];
             (shell, default_argv.as_ptr())
         }
@@ -238,7 +263,11 @@ fn cloexec_inherited(first: u32) -> Result<(), Errno> {
     match sys::close_from(first, true) {
         Err(Errno::NOSYS | Errno::INVAL) => {
             let limit = getrlimit(Resource::Nofile);
-            let most = limit.maximum.max(limit.current).unwrap_or(u64::MAX).min(1 << 20);
+            let most = limit
+                .maximum
+                .max(limit.current)
+                .unwrap_or(u64::MAX)
+                .min(1 << 20);
             mark_cloexec(first, most as u32);
             Ok(())
         }
@@ -255,7 +284,6 @@ fn mark_cloexec(first: u32, end: u32) {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,7 +291,9 @@ mod tests {
 
     #[test]
     fn the_old_kernel_path_marks_every_fd() {
-        let files: std::vec::Vec<std::fs::File> = (0..3).map(|_| std::fs::File::open("/dev/null").unwrap()).collect();
+        let files: std::vec::Vec<std::fs::File> = (0..3)
+            .map(|_| std::fs::File::open("/dev/null").unwrap())
+            .collect();
         // SAFETY: each fd belongs to a File alive until the end of the test.
         let fd = |i: usize| unsafe { rustix::fd::BorrowedFd::borrow_raw(files[i].as_raw_fd()) };
         for i in 0..3 {
@@ -273,7 +303,16 @@ mod tests {
         // range is known to hold only ours.
         let middle = files[1].as_raw_fd() as u32;
         mark_cloexec(middle, middle + 1);
-        let flags: std::vec::Vec<_> = (0..3).map(|i| rustix::io::fcntl_getfd(fd(i)).unwrap()).collect();
-        assert_eq!(flags, [rustix::io::FdFlags::empty(), rustix::io::FdFlags::CLOEXEC, rustix::io::FdFlags::empty()]);
+        let flags: std::vec::Vec<_> = (0..3)
+            .map(|i| rustix::io::fcntl_getfd(fd(i)).unwrap())
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                rustix::io::FdFlags::empty(),
+                rustix::io::FdFlags::CLOEXEC,
+                rustix::io::FdFlags::empty()
+            ]
+        );
     }
 }

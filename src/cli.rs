@@ -167,13 +167,17 @@ const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
 
 /// Signal names 1-31 in order, as kill -l prints them; one string rather
 /// than a table of 31 pointers (half a kilobyte in a 30 KB binary).
-const SIGNAL_NAMES: &str = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT \
+const SIGNAL_NAMES: &str =
+    "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT \
     CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
 
 /// The name of signal `sig` without "SIG", or "(realtime)".
 pub fn signal_name(sig: u32) -> &'static [u8] {
     let index = (sig as usize).wrapping_sub(1);
-    SIGNAL_NAMES.split(' ').nth(index).map_or(b"(realtime)", str::as_bytes)
+    SIGNAL_NAMES
+        .split(' ')
+        .nth(index)
+        .map_or(b"(realtime)", str::as_bytes)
 }
 
 /// A signal given as a number (1-64) or a name, with or without "SIG".
@@ -190,9 +194,9 @@ pub fn parse_signal(s: &[u8]) -> Option<u32> {
 /// 4-byte write.
 fn parse_port(s: &[u8]) -> Option<u16> {
     let n = match s.strip_prefix(b"0x") {
-        Some(hex) if !hex.is_empty() && hex.len() <= 4 => hex.iter().try_fold(0u32, |n, &c| {
-            Some(n * 16 + (c as char).to_digit(16)?)
-        })?,
+        Some(hex) if !hex.is_empty() && hex.len() <= 4 => hex
+            .iter()
+            .try_fold(0u32, |n, &c| Some(n * 16 + (c as char).to_digit(16)?))?,
         Some(_) => return None,
         None => idmap::parse_u32(s)?,
     };
@@ -208,7 +212,9 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let n = digits.iter().fold(0i128, |n, &c| n * 10 + i128::from(c - b'0'));
+    let n = digits
+        .iter()
+        .fold(0i128, |n, &c| n * 10 + i128::from(c - b'0'));
     i64::try_from(if neg { -n } else { n }).ok()
 }
 
@@ -220,7 +226,10 @@ pub fn parse<'a, I>(args: I, spec: &mut Spec<'a>) -> Result<Command, UsageError<
 where
     I: IntoIterator<Item = &'a CStr>,
 {
-    let mut p = Parser { spec, needs_deny: None };
+    let mut p = Parser {
+        spec,
+        needs_deny: None,
+    };
     let mut words = args.into_iter().enumerate().skip(1);
     while let Some((index, word)) = words.next() {
         let bytes = word.to_bytes();
@@ -282,7 +291,6 @@ where
     p.finish()
 }
 
-
 struct Parser<'s, 'a> {
     spec: &'s mut Spec<'a>,
     /// -r, -c and --map-group need setgroups denied (unshare's rule).
@@ -306,7 +314,11 @@ impl<'a> Parser<'_, 'a> {
             Opt::Ns(bit) => *ns |= 1 << bit,
             Opt::Fork => {}
             Opt::MapRoot | Opt::MapCurrent => {
-                let own = if matches!(opt, Opt::MapRoot) { OwnId::Id(0) } else { OwnId::Same };
+                let own = if matches!(opt, Opt::MapRoot) {
+                    OwnId::Id(0)
+                } else {
+                    OwnId::Same
+                };
                 s.uid_map.own = Some(own);
                 s.gid_map.own = Some(own);
                 self.needs_deny = Some(arg);
@@ -325,8 +337,13 @@ impl<'a> Parser<'_, 'a> {
                 *ns |= Namespaces::USER;
             }
             Opt::MapUsers | Opt::MapGroups => {
-                let map = if matches!(opt, Opt::MapUsers) { &mut s.uid_map } else { &mut s.gid_map };
-                map.add_range(idmap::parse_range(v).map_err(err)?).map_err(err)?;
+                let map = if matches!(opt, Opt::MapUsers) {
+                    &mut s.uid_map
+                } else {
+                    &mut s.gid_map
+                };
+                map.add_range(idmap::parse_range(v).map_err(err)?)
+                    .map_err(err)?;
                 *ns |= Namespaces::USER;
             }
             Opt::SetGroups => {
@@ -384,7 +401,9 @@ impl<'a> Parser<'_, 'a> {
             Opt::KillChild => {
                 let sig = match value {
                     None => 9,
-                    Some(_) => parse_signal(v).ok_or(err("expected a signal name or number 1-64"))?,
+                    Some(_) => {
+                        parse_signal(v).ok_or(err("expected a signal name or number 1-64"))?
+                    }
                 };
                 s.kill_child = Some(sig);
             }
@@ -414,12 +433,16 @@ impl<'a> Parser<'_, 'a> {
                     (Opt::UnsetEnv, _) => EnvOp::Unset(key),
                     _ => EnvOp::Clear,
                 };
-                s.env.push(op).map_err(|_| err("more than 64 environment changes"))?;
+                s.env
+                    .push(op)
+                    .map_err(|_| err("more than 64 environment changes"))?;
             }
             Opt::Init => s.init = true,
             Opt::NewSession => s.new_session = true,
             Opt::Grace => {
-                s.grace_secs = idmap::parse_u32(v).filter(|&n| n <= 3600).ok_or(err("expected seconds, 0-3600"))?;
+                s.grace_secs = idmap::parse_u32(v)
+                    .filter(|&n| n <= 3600)
+                    .ok_or(err("expected seconds, 0-3600"))?;
             }
             Opt::DebugExit => {
                 let port = match value {
@@ -448,7 +471,10 @@ impl<'a> Parser<'_, 'a> {
             s.setgroups = Some(SetGroups::Deny);
         }
         if s.setgroups.is_some() && !s.namespaces.has(Namespaces::USER) {
-            return Err(UsageError { arg: b"--setgroups", reason: "needs a user namespace (-U)" });
+            return Err(UsageError {
+                arg: b"--setgroups",
+                reason: "needs a user namespace (-U)",
+            });
         }
         Ok(Command::Run)
     }
@@ -467,7 +493,8 @@ mod tests {
             .map(|w| &*Box::leak(CString::new(w).unwrap().into_boxed_c_str()))
             .collect();
         let mut spec = Spec::default();
-        let command = parse(owned, &mut spec).map_err(|e| (String::from_utf8(e.arg.to_vec()).unwrap(), e.reason));
+        let command = parse(owned, &mut spec)
+            .map_err(|e| (String::from_utf8(e.arg.to_vec()).unwrap(), e.reason));
         (command, spec)
     }
 
@@ -524,25 +551,48 @@ mod tests {
     #[test]
     fn unshare_implications() {
         let s = spec(&["-c"]);
-        assert_eq!((s.uid_map.own, s.gid_map.own), (Some(OwnId::Same), Some(OwnId::Same)));
+        assert_eq!(
+            (s.uid_map.own, s.gid_map.own),
+            (Some(OwnId::Same), Some(OwnId::Same))
+        );
         assert_eq!(s.setgroups, Some(SetGroups::Deny));
         let s = spec(&["--map-user=5"]);
-        assert_eq!((s.uid_map.own, s.gid_map.own, s.setgroups), (Some(OwnId::Id(5)), None, None));
+        assert_eq!(
+            (s.uid_map.own, s.gid_map.own, s.setgroups),
+            (Some(OwnId::Id(5)), None, None)
+        );
         assert!(s.namespaces.has(Namespaces::USER));
         let s = spec(&["--map-group=7"]);
         assert_eq!(s.setgroups, Some(SetGroups::Deny));
         let s = spec(&["--map-users=0:100000:65536", "--map-users=70000,65536,10"]);
         assert_eq!(
             &s.uid_map.ranges[..],
-            &[Range { inner: 0, outer: 100000, count: 65536 }, Range { inner: 65536, outer: 70000, count: 10 }]
+            &[
+                Range {
+                    inner: 0,
+                    outer: 100000,
+                    count: 65536
+                },
+                Range {
+                    inner: 65536,
+                    outer: 70000,
+                    count: 10
+                }
+            ]
         );
         assert_eq!(s.setgroups, None);
         assert!(spec(&["--mount-proc"]).namespaces.has(Namespaces::MOUNT));
         let s = spec(&["--monotonic=-5", "--boottime", "86400"]);
         assert_eq!((s.monotonic, s.boottime), (-5, 86400));
         assert!(s.namespaces.has(Namespaces::TIME));
-        assert_eq!(spec(&["-r", "--map-user=9"]).uid_map.own, Some(OwnId::Id(9)));
-        assert_eq!(spec(&["-U", "--setgroups=allow"]).setgroups, Some(SetGroups::Allow));
+        assert_eq!(
+            spec(&["-r", "--map-user=9"]).uid_map.own,
+            Some(OwnId::Id(9))
+        );
+        assert_eq!(
+            spec(&["-U", "--setgroups=allow"]).setgroups,
+            Some(SetGroups::Allow)
+        );
     }
 
     #[test]
@@ -555,30 +605,80 @@ mod tests {
 
     #[test]
     fn init_mode_options() {
-        let s = spec(&["--init", "--new-session", "--grace=10", "--debug-exit", "--reboot"]);
+        let s = spec(&[
+            "--init",
+            "--new-session",
+            "--grace=10",
+            "--debug-exit",
+            "--reboot",
+        ]);
         assert!(s.init && s.new_session && s.reboot);
         assert_eq!((s.grace_secs, s.debug_exit), (10, Some(0xf4)));
         assert_eq!(spec(&["--debug-exit=0x501"]).debug_exit, Some(0x501));
         assert_eq!(spec(&["--debug-exit=1280"]).debug_exit, Some(1280));
-        for bad in ["--debug-exit=0x", "--debug-exit=0x10000", "--debug-exit=0xfffd", "--debug-exit=f4"] {
-            assert_eq!(run(&[bad]).unwrap_err().1, "expected an I/O port such as 0xf4", "{bad}");
+        for bad in [
+            "--debug-exit=0x",
+            "--debug-exit=0x10000",
+            "--debug-exit=0xfffd",
+            "--debug-exit=f4",
+        ] {
+            assert_eq!(
+                run(&[bad]).unwrap_err().1,
+                "expected an I/O port such as 0xf4",
+                "{bad}"
+            );
         }
-        assert_eq!(run(&["--grace=3601"]).unwrap_err().1, "expected seconds, 0-3600");
+        assert_eq!(
+            run(&["--grace=3601"]).unwrap_err().1,
+            "expected seconds, 0-3600"
+        );
     }
 
     #[test]
     fn identity_and_environment() {
-        let s = spec(&["--uid=5", "--gid", "6", "--chdir=/srv", "--clearenv", "--setenv", "A", "1 2", "--unsetenv=B",
-            "--setenv=C", "", "prog"]);
+        let s = spec(&[
+            "--uid=5",
+            "--gid",
+            "6",
+            "--chdir=/srv",
+            "--clearenv",
+            "--setenv",
+            "A",
+            "1 2",
+            "--unsetenv=B",
+            "--setenv=C",
+            "",
+            "prog",
+        ]);
         assert_eq!((s.uid, s.gid, s.wd), (Some(5), Some(6), Some(c"/srv")));
-        assert_eq!(&s.env[..], &[EnvOp::Clear, EnvOp::Set(c"A", c"1 2"), EnvOp::Unset(c"B"), EnvOp::Set(c"C", c"")]);
+        assert_eq!(
+            &s.env[..],
+            &[
+                EnvOp::Clear,
+                EnvOp::Set(c"A", c"1 2"),
+                EnvOp::Unset(c"B"),
+                EnvOp::Set(c"C", c"")
+            ]
+        );
         assert_eq!(s.program, Some(12));
-        assert_eq!(run(&["--setenv", "A"]), Err(("--setenv".to_string(), "needs a value")));
-        assert_eq!(run(&["--setenv", "A=B", "x"]).unwrap_err().1, "expected a variable name without '='");
-        assert_eq!(run(&["--unsetenv="]).unwrap_err().1, "expected a variable name without '='");
+        assert_eq!(
+            run(&["--setenv", "A"]),
+            Err(("--setenv".to_string(), "needs a value"))
+        );
+        assert_eq!(
+            run(&["--setenv", "A=B", "x"]).unwrap_err().1,
+            "expected a variable name without '='"
+        );
+        assert_eq!(
+            run(&["--unsetenv="]).unwrap_err().1,
+            "expected a variable name without '='"
+        );
         let many: Vec<String> = (0..65).map(|i| format!("--unsetenv=V{i}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert_eq!(run(&refs).unwrap_err().1, "more than 64 environment changes");
+        assert_eq!(
+            run(&refs).unwrap_err().1,
+            "more than 64 environment changes"
+        );
     }
 
     #[test]
@@ -598,18 +698,66 @@ mod tests {
             (&["-R"], "-R", "needs a value"),
             (&["--user=/run/ns"], "--user=/run/ns", "takes no value"),
             (&[&host], &host, "longer than 64 bytes (the kernel's limit)"),
-            (&["--map-user=root"], "--map-user=root", "expected a numeric id below 4294967295"),
-            (&["--map-users=1:2"], "--map-users=1:2", "expected INNER:OUTER:COUNT"),
-            (&["--map-users=1:2:0"], "--map-users=1:2:0", "a range of zero ids"),
-            (&["--map-users=0:1:10", "--map-users=5:100:1"], "--map-users=5:100:1", "overlaps an earlier range"),
-            (&["--setgroups=maybe"], "--setgroups=maybe", "expected allow or deny"),
-            (&["-r", "--setgroups=allow"], "-r", "conflicts with --setgroups=allow (a self-mapped gid needs deny)"),
-            (&["--setgroups=deny"], "--setgroups", "needs a user namespace (-U)"),
-            (&["--monotonic=1.5"], "--monotonic=1.5", "expected whole seconds"),
-            (&["--kill-child=FOO"], "--kill-child=FOO", "expected a signal name or number 1-64"),
-            (&["--kill-child=65"], "--kill-child=65", "expected a signal name or number 1-64"),
-            (&["--preserve-fds=-1"], "--preserve-fds=-1", "expected a number of fds"),
-            (&["--propagation=up"], "--propagation=up", "expected private, slave, shared or unchanged"),
+            (
+                &["--map-user=root"],
+                "--map-user=root",
+                "expected a numeric id below 4294967295",
+            ),
+            (
+                &["--map-users=1:2"],
+                "--map-users=1:2",
+                "expected INNER:OUTER:COUNT",
+            ),
+            (
+                &["--map-users=1:2:0"],
+                "--map-users=1:2:0",
+                "a range of zero ids",
+            ),
+            (
+                &["--map-users=0:1:10", "--map-users=5:100:1"],
+                "--map-users=5:100:1",
+                "overlaps an earlier range",
+            ),
+            (
+                &["--setgroups=maybe"],
+                "--setgroups=maybe",
+                "expected allow or deny",
+            ),
+            (
+                &["-r", "--setgroups=allow"],
+                "-r",
+                "conflicts with --setgroups=allow (a self-mapped gid needs deny)",
+            ),
+            (
+                &["--setgroups=deny"],
+                "--setgroups",
+                "needs a user namespace (-U)",
+            ),
+            (
+                &["--monotonic=1.5"],
+                "--monotonic=1.5",
+                "expected whole seconds",
+            ),
+            (
+                &["--kill-child=FOO"],
+                "--kill-child=FOO",
+                "expected a signal name or number 1-64",
+            ),
+            (
+                &["--kill-child=65"],
+                "--kill-child=65",
+                "expected a signal name or number 1-64",
+            ),
+            (
+                &["--preserve-fds=-1"],
+                "--preserve-fds=-1",
+                "expected a number of fds",
+            ),
+            (
+                &["--propagation=up"],
+                "--propagation=up",
+                "expected private, slave, shared or unchanged",
+            ),
             (&["--wd="], "--wd=", "needs a directory"),
         ];
         for (words, arg, reason) in cases {
@@ -619,9 +767,14 @@ mod tests {
 
     #[test]
     fn more_ranges_than_the_kernel_takes() {
-        let words: Vec<String> = (0..341).map(|i| format!("--map-groups={i}:{}:1", 1000 + i)).collect();
+        let words: Vec<String> = (0..341)
+            .map(|i| format!("--map-groups={i}:{}:1", 1000 + i))
+            .collect();
         let refs: Vec<&str> = words.iter().map(String::as_str).collect();
-        assert_eq!(run(&refs).unwrap_err().1, "more than 340 ranges (the kernel's limit)");
+        assert_eq!(
+            run(&refs).unwrap_err().1,
+            "more than 340 ranges (the kernel's limit)"
+        );
     }
 
     #[test]
@@ -632,6 +785,9 @@ mod tests {
         assert_eq!(parse_signal(b"0"), None);
         assert_eq!(parse_signal(b"SIGSYS"), Some(31));
         assert_eq!(parse_signal(b"STKFLT"), Some(16));
-        assert_eq!((signal_name(1), signal_name(31), signal_name(34)), (&b"HUP"[..], &b"SYS"[..], &b"(realtime)"[..]));
+        assert_eq!(
+            (signal_name(1), signal_name(31), signal_name(34)),
+            (&b"HUP"[..], &b"SYS"[..], &b"(realtime)"[..])
+        );
     }
 }

@@ -29,7 +29,10 @@ pub fn exec(program: &'static CStr, argv: *const *const u8, env: Env) -> Failure
     };
     let mut failure = Failure::errno("exec", Object::Text(name), errno);
     failure.status = status;
-    failure.hint_if(errno == Errno::NOEXEC, "not a binary this kernel runs, nor a script with #!")
+    failure.hint_if(
+        errno == Errno::NOEXEC,
+        "not a binary this kernel runs, nor a script with #!",
+    )
 }
 
 fn search(name: &[u8], path: &[u8], argv: *const *const u8, env: Env) -> Errno {

@@ -11,19 +11,21 @@ use rustix::io::Errno;
 /// rustix's `set_thread_*` are the raw per-thread system calls, which is all
 /// there is to change: nsinit has a single thread.
 pub fn switch_ids<'a>(spec: &Spec) -> Result<(), Failure<'a>> {
-    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
     use rustix::process::{Gid, Uid};
+    use rustix::thread::{set_thread_groups, set_thread_res_gid, set_thread_res_uid};
     let unmapped = "the id is not mapped in the user namespace: see --map-users/--map-groups";
     if let Some(gid) = spec.gid {
         let g = Gid::from_raw(gid);
         let _ = set_thread_groups(&[]);
-        set_thread_res_gid(g, g, g)
-            .map_err(|e| Failure::errno("setresgid", Object::None, e).hint_if(e == Errno::INVAL, unmapped))?;
+        set_thread_res_gid(g, g, g).map_err(|e| {
+            Failure::errno("setresgid", Object::None, e).hint_if(e == Errno::INVAL, unmapped)
+        })?;
     }
     if let Some(uid) = spec.uid {
         let u = Uid::from_raw(uid);
-        set_thread_res_uid(u, u, u)
-            .map_err(|e| Failure::errno("setresuid", Object::None, e).hint_if(e == Errno::INVAL, unmapped))?;
+        set_thread_res_uid(u, u, u).map_err(|e| {
+            Failure::errno("setresuid", Object::None, e).hint_if(e == Errno::INVAL, unmapped)
+        })?;
     }
     Ok(())
 }

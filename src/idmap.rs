@@ -68,7 +68,9 @@ impl IdMap {
         if self.ranges.iter().any(|r| r.overlaps(&range)) {
             return Err("overlaps an earlier range");
         }
-        self.ranges.push(range).map_err(|_| "more than 340 ranges (the kernel's limit)")
+        self.ranges
+            .push(range)
+            .map_err(|_| "more than 340 ranges (the kernel's limit)")
     }
 
     /// True when the map gives a single id, the caller's own: the one map an
@@ -89,7 +91,11 @@ impl IdMap {
                 OwnId::Same => caller,
                 OwnId::Id(id) => id,
             };
-            let own = Range { inner, outer: caller, count: 1 };
+            let own = Range {
+                inner,
+                outer: caller,
+                count: 1,
+            };
             own.check()?;
             if self.ranges.iter().any(|r| r.overlaps(&own)) {
                 return Err("a range overlaps the caller's own mapped id");
@@ -130,7 +136,11 @@ impl MapText {
 /// Parses one range: `INNER:OUTER:COUNT` (util-linux 2.39+), or the older
 /// `OUTER,INNER,COUNT` of util-linux 2.38, whose order is the other way round.
 pub fn parse_range(s: &[u8]) -> Result<Range, &'static str> {
-    let (sep, outer_first) = if s.contains(&b',') { (b',', true) } else { (b':', false) };
+    let (sep, outer_first) = if s.contains(&b',') {
+        (b',', true)
+    } else {
+        (b':', false)
+    };
     let mut fields = s.split(|&c| c == sep);
     let mut next = || fields.next().and_then(parse_u32);
     let (a, b, count) = match (next(), next(), next(), fields.next()) {
@@ -138,7 +148,11 @@ pub fn parse_range(s: &[u8]) -> Result<Range, &'static str> {
         _ => return Err("expected INNER:OUTER:COUNT"),
     };
     let (inner, outer) = if outer_first { (b, a) } else { (a, b) };
-    let range = Range { inner, outer, count };
+    let range = Range {
+        inner,
+        outer,
+        count,
+    };
     range.check()?;
     Ok(range)
 }
@@ -170,19 +184,38 @@ mod tests {
 
     #[test]
     fn both_range_syntaxes() {
-        let r = Range { inner: 0, outer: 100000, count: 65536 };
+        let r = Range {
+            inner: 0,
+            outer: 100000,
+            count: 65536,
+        };
         assert_eq!(parse_range(b"0:100000:65536"), Ok(r));
         assert_eq!(parse_range(b"100000,0,65536"), Ok(r));
     }
 
     #[test]
     fn bad_ranges() {
-        for bad in [&b""[..], b"1:2", b"1:2:3:4", b"a:1:1", b"-1:1:1", b"1:2:", b"1, 2,3", b"1:2,3"] {
+        for bad in [
+            &b""[..],
+            b"1:2",
+            b"1:2:3:4",
+            b"a:1:1",
+            b"-1:1:1",
+            b"1:2:",
+            b"1, 2,3",
+            b"1:2,3",
+        ] {
             assert!(parse_range(bad).is_err(), "{:?}", core::str::from_utf8(bad));
         }
         assert_eq!(parse_range(b"1:2:0"), Err("a range of zero ids"));
-        assert_eq!(parse_range(b"4294967295:0:1"), Err("range goes past id 4294967294"));
-        assert_eq!(parse_range(b"0:4294967000:296"), Err("range goes past id 4294967294"));
+        assert_eq!(
+            parse_range(b"4294967295:0:1"),
+            Err("range goes past id 4294967294")
+        );
+        assert_eq!(
+            parse_range(b"0:4294967000:296"),
+            Err("range goes past id 4294967294")
+        );
         assert!(parse_range(b"0:4294967000:295").is_ok());
         assert_eq!(parse_u32(b"4294967296"), None);
         assert_eq!(parse_u32(b"00000000001"), None);
@@ -191,18 +224,48 @@ mod tests {
     #[test]
     fn overlaps_inside_or_outside() {
         let mut m = IdMap::default();
-        m.add_range(Range { inner: 0, outer: 1000, count: 10 }).unwrap();
-        assert!(m.add_range(Range { inner: 9, outer: 5000, count: 1 }).is_err());
-        assert!(m.add_range(Range { inner: 500, outer: 1009, count: 1 }).is_err());
-        m.add_range(Range { inner: 10, outer: 1010, count: 1 }).unwrap();
+        m.add_range(Range {
+            inner: 0,
+            outer: 1000,
+            count: 10,
+        })
+        .unwrap();
+        assert!(m
+            .add_range(Range {
+                inner: 9,
+                outer: 5000,
+                count: 1
+            })
+            .is_err());
+        assert!(m
+            .add_range(Range {
+                inner: 500,
+                outer: 1009,
+                count: 1
+            })
+            .is_err());
+        m.add_range(Range {
+            inner: 10,
+            outer: 1010,
+            count: 1,
+        })
+        .unwrap();
     }
 
     #[test]
     fn renders_own_id_then_ranges() {
-        let mut m = IdMap { own: Some(OwnId::Id(0)), ..Default::default() };
+        let mut m = IdMap {
+            own: Some(OwnId::Id(0)),
+            ..Default::default()
+        };
         assert_eq!(text(&m, 1000).unwrap(), "0 1000 1\n");
         m.own = Some(OwnId::Same);
-        m.add_range(Range { inner: 2000, outer: 100000, count: 65536 }).unwrap();
+        m.add_range(Range {
+            inner: 2000,
+            outer: 100000,
+            count: 65536,
+        })
+        .unwrap();
         assert_eq!(text(&m, 1000).unwrap(), "1000 1000 1\n2000 100000 65536\n");
         // The own id is resolved only now, so only now can it collide.
         assert!(text(&m, 100001).is_err());
@@ -212,18 +275,35 @@ mod tests {
     fn kernel_limits() {
         let mut m = IdMap::default();
         for i in 0..340 {
-            m.add_range(Range { inner: i, outer: 1000 + i, count: 1 }).unwrap();
+            m.add_range(Range {
+                inner: i,
+                outer: 1000 + i,
+                count: 1,
+            })
+            .unwrap();
         }
         assert_eq!(
-            m.add_range(Range { inner: 400, outer: 400, count: 1 }),
+            m.add_range(Range {
+                inner: 400,
+                outer: 400,
+                count: 1
+            }),
             Err("more than 340 ranges (the kernel's limit)")
         );
         assert!(text(&m, 0).is_ok());
         let mut big = IdMap::default();
         for i in 0..340 {
             let base = 4_000_000_000 + i * 10;
-            big.add_range(Range { inner: base, outer: base, count: 10 }).unwrap();
+            big.add_range(Range {
+                inner: base,
+                outer: base,
+                count: 10,
+            })
+            .unwrap();
         }
-        assert_eq!(text(&big, 0), Err("the map text is over the kernel's one-page limit"));
+        assert_eq!(
+            text(&big, 0),
+            Err("the map text is over the kernel's one-page limit")
+        );
     }
 }

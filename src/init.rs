@@ -45,7 +45,11 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     // blocks is dropped. Block them all first and take them with sigwaitinfo.
     let _ = sys::sigprocmask(k::SIG_BLOCK, !SYNC_FAULTS);
     // The boot timeline starts before the options are parsed.
-    report::set_debug(kernel_argv.iter().any(|a| a.to_bytes() == b"--debug" || a.to_bytes() == b"-v"));
+    report::set_debug(
+        kernel_argv
+            .iter()
+            .any(|a| a.to_bytes() == b"--debug" || a.to_bytes() == b"-v"),
+    );
     report::debug("init", b"");
     let vm = in_initial_pid_namespace();
     if vm {
@@ -57,8 +61,13 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     // The argument vectors live in this frame, which never returns.
     let mut text = [0u8; 4096];
     let mut ptrs = [ptr::null::<u8>(); 64];
-    let builtin: [*const u8; 5] =
-        [c"nsinit".as_ptr().cast(), c"-rpmuinCT".as_ptr().cast(), c"--mount-proc".as_ptr().cast(), c"/bin/sh".as_ptr().cast(), ptr::null()];
+    let builtin: [*const u8; 5] = [
+        c"nsinit".as_ptr().cast(),
+        c"-rpmuinCT".as_ptr().cast(),
+        c"--mount-proc".as_ptr().cast(),
+        c"/bin/sh".as_ptr().cast(),
+        ptr::null(),
+    ];
     let argv = match choose_args(kernel_argv, &mut text, &mut ptrs, &builtin) {
         Ok(argv) => argv,
         Err(f) => {
@@ -77,7 +86,14 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
         }
     };
     report::set_debug(spec.debug);
-    report::debug(if vm { "pid 1 of a vm" } else { "pid 1 of a container" }, b"");
+    report::debug(
+        if vm {
+            "pid 1 of a vm"
+        } else {
+            "pid 1 of a container"
+        },
+        b"",
+    );
     if vm {
         // Its own session with the console as controlling terminal, so that
         // ^C reaches the payload's foreground job and not PID 1.
@@ -119,7 +135,9 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
 fn in_initial_pid_namespace() -> bool {
     let ns = c"/proc/self/ns/pid";
     if rustix::fs::stat(ns).is_err() {
-        let proc = crate::mounts::EARLY_MOUNTS.iter().find(|m| m.target == c"/proc");
+        let proc = crate::mounts::EARLY_MOUNTS
+            .iter()
+            .find(|m| m.target == c"/proc");
         if let Some(Err(f)) = proc.map(crate::mounts::mount_missing) {
             f.print();
         }
@@ -133,11 +151,16 @@ fn in_initial_pid_namespace() -> bool {
 /// of milliseconds under TCG.
 fn take_console() {
     // SAFETY: fds 0-2 are only looked at, never closed here.
-    let open = |fd| rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }).is_ok();
+    let open =
+        |fd| rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) }).is_ok();
     if open(0) && open(1) && open(2) {
         return;
     }
-    let Ok(console) = rustix::fs::open(c"/dev/console", OFlags::RDWR | OFlags::NOCTTY, Mode::empty()) else {
+    let Ok(console) = rustix::fs::open(
+        c"/dev/console",
+        OFlags::RDWR | OFlags::NOCTTY,
+        Mode::empty(),
+    ) else {
         return;
     };
     let _ = rustix::stdio::dup2_stdin(&console);
@@ -157,7 +180,11 @@ fn choose_args<'a>(
         return Ok(kernel);
     }
     let object = Object::Text(DEFAULTS_FILE.to_bytes());
-    let Ok(file) = rustix::fs::open(DEFAULTS_FILE, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+    let Ok(file) = rustix::fs::open(
+        DEFAULTS_FILE,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
         // SAFETY: `builtin` is four static C strings and a NULL, and lives in
         // init::main's frame, which never returns.
         return Ok(unsafe { Argv::from_raw(builtin.as_ptr(), 4) });
@@ -196,7 +223,12 @@ fn finish(vm: bool, status: u8) -> ! {
     if !vm {
         sys::exit(i32::from(status));
     }
-    let nobody = Supervisor { payload: 0, forward: 0, stop: 0, shares_group: false };
+    let nobody = Supervisor {
+        payload: 0,
+        forward: 0,
+        stop: 0,
+        shares_group: false,
+    };
     shutdown(&Spec::default(), &nobody, None, status)
 }
 
@@ -242,12 +274,19 @@ fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8
     let mut line = report::Line::new();
     match status {
         None => line.push(b"nsinit: payload did not run, status "),
-        Some(Exit { signal: Some(sig), .. }) => {
-            line.push(b"nsinit: payload killed by SIG").push(supervise::signal_name(sig)).push(b", status ")
-        }
+        Some(Exit {
+            signal: Some(sig), ..
+        }) => line
+            .push(b"nsinit: payload killed by SIG")
+            .push(supervise::signal_name(sig))
+            .push(b", status "),
         Some(_) => line.push(b"nsinit: payload exited with status "),
     };
-    line.num(code as u64).push(if spec.reboot { b"; rebooting" } else { b"; powering off" });
+    line.num(code as u64).push(if spec.reboot {
+        b"; rebooting"
+    } else {
+        b"; powering off"
+    });
     line.send();
 
     if let Some(port) = spec.debug_exit {
@@ -256,7 +295,11 @@ fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8
             Failure::errno("outl", Object::Text(b"debug-exit port"), e).print();
         }
     }
-    let cmd = if spec.reboot { RebootCommand::Restart } else { RebootCommand::PowerOff };
+    let cmd = if spec.reboot {
+        RebootCommand::Restart
+    } else {
+        RebootCommand::PowerOff
+    };
     if let Err(e) = rustix::system::reboot(cmd) {
         Failure::errno("reboot", Object::None, e).print();
     }

@@ -23,7 +23,9 @@ pub fn main(argv: Argv, env: Env) -> i32 {
         Ok(Command::Help) => return print_and_succeed(cli::USAGE),
         Ok(Command::Version) => return print_and_succeed(cli::VERSION),
         Err(e) => {
-            Failure::reason("option", Object::Text(e.arg), e.reason).hint("see nsinit --help").print();
+            Failure::reason("option", Object::Text(e.arg), e.reason)
+                .hint("see nsinit --help")
+                .print();
             return i32::from(STATUS_SETUP);
         }
     };
@@ -58,7 +60,12 @@ fn print_and_succeed(text: &str) -> i32 {
 /// returns its pid. `waited` (the signals the caller will wait for) is
 /// blocked first, so nothing sent in between is lost; the child unblocks
 /// everything before exec.
-pub fn start<'a>(spec: &'a Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u32, Failure<'a>> {
+pub fn start<'a>(
+    spec: &'a Spec,
+    argv: Argv,
+    env: Env,
+    waited: sys::SigSet,
+) -> Result<u32, Failure<'a>> {
     // The maps are rendered before any process exists, so a bad one costs
     // nothing to undo.
     let (mut uid_text, mut gid_text) = (MapText::default(), MapText::default());
@@ -70,7 +77,8 @@ pub fn start<'a>(spec: &'a Spec, argv: Argv, env: Env, waited: sys::SigSet) -> R
     // A caller that ignores SIGCHLD would make the kernel reap our child
     // itself and send no SIGCHLD at all: we would wait forever.
     let _ = sys::set_default_action(k::SIGCHLD);
-    sys::sigprocmask(k::SIG_BLOCK, waited).map_err(|e| Failure::errno("sigprocmask", Object::None, e))?;
+    sys::sigprocmask(k::SIG_BLOCK, waited)
+        .map_err(|e| Failure::errno("sigprocmask", Object::None, e))?;
     let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(|e| Failure::errno("pipe", Object::None, e))?;
 
@@ -85,7 +93,11 @@ pub fn start<'a>(spec: &'a Spec, argv: Argv, env: Env, waited: sys::SigSet) -> R
     };
     drop(ready_r);
     if report::debugging() {
-        report::debug_line("clone: child").num(u64::from(child)).push(b", flags 0x").push(&hex(flags)).send();
+        report::debug_line("clone: child")
+            .num(u64::from(child))
+            .push(b", flags 0x")
+            .push(&hex(flags))
+            .send();
     }
 
     if spec.namespaces.has(Namespaces::USER) {
@@ -97,13 +109,20 @@ pub fn start<'a>(spec: &'a Spec, argv: Argv, env: Env, waited: sys::SigSet) -> R
             return Err(f);
         }
     }
-    rustix::io::write(&ready_w, b"1").map_err(|e| Failure::errno("write", Object::Text(b"go byte"), e))?;
+    rustix::io::write(&ready_w, b"1")
+        .map_err(|e| Failure::errno("write", Object::Text(b"go byte"), e))?;
     drop(ready_w);
     Ok(child)
 }
 
-fn render<'a>(map: &IdMap, caller: u32, out: &mut MapText, what: &'static str) -> Result<(), Failure<'a>> {
-    map.render(caller, out).map_err(|reason| Failure::reason("check", Object::Text(what.as_bytes()), reason))
+fn render<'a>(
+    map: &IdMap,
+    caller: u32,
+    out: &mut MapText,
+    what: &'static str,
+) -> Result<(), Failure<'a>> {
+    map.render(caller, out)
+        .map_err(|reason| Failure::reason("check", Object::Text(what.as_bytes()), reason))
 }
 
 fn clone_failure<'a>(ns: Namespaces, e: Errno) -> Failure<'a> {
@@ -127,12 +146,20 @@ fn clone_failure<'a>(ns: Namespaces, e: Errno) -> Failure<'a> {
 /// setgroups first: the kernel refuses "allow" once gid_map is written, and
 /// refuses an unprivileged gid_map unless setgroups is "deny"
 /// (CVE-2014-8989). Each file takes exactly one write.
-fn write_maps<'a>(spec: &Spec, child: u32, ids: (u32, u32), texts: (&MapText, &MapText)) -> Result<(), Failure<'a>> {
+fn write_maps<'a>(
+    spec: &Spec,
+    child: u32,
+    ids: (u32, u32),
+    texts: (&MapText, &MapText),
+) -> Result<(), Failure<'a>> {
     let ((uid, gid), (uid_text, gid_text)) = (ids, texts);
     if let Some(sg) = spec.setgroups {
         write_proc_file(child, "setgroups", sg.as_bytes())?;
     }
-    let files = [("uid_map", uid_text, &spec.uid_map, uid), ("gid_map", gid_text, &spec.gid_map, gid)];
+    let files = [
+        ("uid_map", uid_text, &spec.uid_map, uid),
+        ("gid_map", gid_text, &spec.gid_map, gid),
+    ];
     for (file, text, map, caller) in files {
         if map.is_empty() {
             continue;
@@ -153,7 +180,9 @@ fn write_maps<'a>(spec: &Spec, child: u32, ids: (u32, u32), texts: (&MapText, &M
         })?;
         if report::debugging() {
             let text = text.as_bytes();
-            report::debug_line(file).push(&text[..text.len() - 1]).send();
+            report::debug_line(file)
+                .push(&text[..text.len() - 1])
+                .send();
         }
     }
     Ok(())
@@ -161,7 +190,11 @@ fn write_maps<'a>(spec: &Spec, child: u32, ids: (u32, u32), texts: (&MapText, &M
 
 fn write_proc_file<'a>(pid: u32, file: &'static str, bytes: &[u8]) -> Result<(), Failure<'a>> {
     let mut path = report::Line::new();
-    path.push(b"/proc/").num(u64::from(pid)).push(b"/").push(file.as_bytes()).push(b"\0");
+    path.push(b"/proc/")
+        .num(u64::from(pid))
+        .push(b"/")
+        .push(file.as_bytes())
+        .push(b"\0");
     let object = Object::ProcFile(pid, file);
     // SAFETY: digits and a fixed name, then the one NUL at the end.
     let path = unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(path.as_bytes()) };
@@ -170,7 +203,11 @@ fn write_proc_file<'a>(pid: u32, file: &'static str, bytes: &[u8]) -> Result<(),
 
 /// Writes `bytes` to `path` in one write(2), as the kernel's id-map,
 /// setgroups and timens_offsets files require; a short write is an error.
-pub fn write_once<'a>(path: &core::ffi::CStr, object: Object<'a>, bytes: &[u8]) -> Result<(), Failure<'a>> {
+pub fn write_once<'a>(
+    path: &core::ffi::CStr,
+    object: Object<'a>,
+    bytes: &[u8],
+) -> Result<(), Failure<'a>> {
     let fd: OwnedFd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Failure::errno("open", object, e))?;
     match rustix::io::write(&fd, bytes) {

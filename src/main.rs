@@ -25,7 +25,10 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     let (argv, env) = unsafe {
         let argc = *sp;
         let argv = sp.add(1) as *const *const u8;
-        (Argv::from_raw(argv, argc), Env::from_raw(argv.add(argc + 1)))
+        (
+            Argv::from_raw(argv, argc),
+            Env::from_raw(argv.add(argc + 1)),
+        )
     };
     if rustix::process::getpid() == rustix::process::Pid::INIT {
         nsinit::init::main(argv, env)
@@ -88,7 +91,12 @@ unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
     while i < n {
         // SAFETY: the caller guarantees both ranges are valid for n bytes;
         // volatile reads keep LLVM from turning this loop into a memcmp call.
-        let (x, y) = unsafe { (core::ptr::read_volatile(a.add(i)), core::ptr::read_volatile(b.add(i))) };
+        let (x, y) = unsafe {
+            (
+                core::ptr::read_volatile(a.add(i)),
+                core::ptr::read_volatile(b.add(i)),
+            )
+        };
         if x != y {
             return i32::from(x) - i32::from(y);
         }

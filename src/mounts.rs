@@ -24,24 +24,54 @@ const NOEXEC: MountFlags = MountFlags::NOEXEC;
 /// Debian's "tty" group); /dev/shm, /run and /tmp are tmpfs because the
 /// initramfs root may be ramfs, which has no size limit.
 pub const EARLY_MOUNTS: [EarlyMount; 8] = [
-    EarlyMount { fstype: c"devtmpfs", target: c"/dev", flags: NOSUID, data: c"mode=0755" },
+    EarlyMount {
+        fstype: c"devtmpfs",
+        target: c"/dev",
+        flags: NOSUID,
+        data: c"mode=0755",
+    },
     EarlyMount {
         fstype: c"devpts",
         target: c"/dev/pts",
         flags: NOSUID.union(NOEXEC),
         data: c"newinstance,ptmxmode=0666,mode=0620,gid=5",
     },
-    EarlyMount { fstype: c"tmpfs", target: c"/dev/shm", flags: NOSUID.union(NODEV), data: c"mode=1777" },
-    EarlyMount { fstype: c"proc", target: c"/proc", flags: NOSUID.union(NODEV).union(NOEXEC), data: c"" },
-    EarlyMount { fstype: c"sysfs", target: c"/sys", flags: NOSUID.union(NODEV).union(NOEXEC), data: c"" },
+    EarlyMount {
+        fstype: c"tmpfs",
+        target: c"/dev/shm",
+        flags: NOSUID.union(NODEV),
+        data: c"mode=1777",
+    },
+    EarlyMount {
+        fstype: c"proc",
+        target: c"/proc",
+        flags: NOSUID.union(NODEV).union(NOEXEC),
+        data: c"",
+    },
+    EarlyMount {
+        fstype: c"sysfs",
+        target: c"/sys",
+        flags: NOSUID.union(NODEV).union(NOEXEC),
+        data: c"",
+    },
     EarlyMount {
         fstype: c"cgroup2",
         target: c"/sys/fs/cgroup",
         flags: NOSUID.union(NODEV).union(NOEXEC),
         data: c"nsdelegate",
     },
-    EarlyMount { fstype: c"tmpfs", target: c"/run", flags: NOSUID.union(NODEV), data: c"mode=0755" },
-    EarlyMount { fstype: c"tmpfs", target: c"/tmp", flags: NOSUID.union(NODEV), data: c"mode=1777" },
+    EarlyMount {
+        fstype: c"tmpfs",
+        target: c"/run",
+        flags: NOSUID.union(NODEV),
+        data: c"mode=0755",
+    },
+    EarlyMount {
+        fstype: c"tmpfs",
+        target: c"/tmp",
+        flags: NOSUID.union(NODEV),
+        data: c"mode=1777",
+    },
 ];
 
 /// Mounts each entry whose target is not a mount point yet. A failure is
@@ -80,8 +110,10 @@ pub fn mount_missing(m: &EarlyMount) -> Result<(), Failure<'static>> {
 fn is_mount_point(path: &CStr) -> bool {
     let flags = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
     match rustix::fs::statx(CWD, path, flags, StatxFlags::empty()) {
-        Ok(st) => st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
-            && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT),
+        Ok(st) => {
+            st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+                && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+        }
         Err(_) => false,
     }
 }
@@ -103,8 +135,10 @@ pub fn enter_root<'a>(dir: &'a CStr, proc: Option<&'a CStr>) -> Result<(), Failu
     use rustix::mount::{mount_bind_recursive, mount_move, unmount, UnmountFlags};
     let object = Object::Text(dir.to_bytes());
     let fail = |step, e| {
-        Failure::errno(step, object, e)
-            .hint_if(e == Errno::INVAL, "the root change needs / private or slave: drop --propagation=shared|unchanged")
+        Failure::errno(step, object, e).hint_if(
+            e == Errno::INVAL,
+            "the root change needs / private or slave: drop --propagation=shared|unchanged",
+        )
     };
     mount_bind_recursive(dir, dir).map_err(|e| fail("bind root", e))?;
     rustix::process::chdir(dir).map_err(|e| fail("chdir", e))?;
@@ -113,7 +147,8 @@ pub fn enter_root<'a>(dir: &'a CStr, proc: Option<&'a CStr>) -> Result<(), Failu
         let skip = target.to_bytes().iter().take_while(|&&c| c == b'/').count();
         let relative = crate::argv::cstr_tail(target, skip);
         let relative = if relative.is_empty() { c"." } else { relative };
-        mount_proc(relative).map_err(|e| Failure::errno("mount proc", Object::Text(target.to_bytes()), e))?;
+        mount_proc(relative)
+            .map_err(|e| Failure::errno("mount proc", Object::Text(target.to_bytes()), e))?;
         report::debug("mount proc", target.to_bytes());
     }
     match rustix::process::pivot_root(c".", c".") {
@@ -124,7 +159,10 @@ pub fn enter_root<'a>(dir: &'a CStr, proc: Option<&'a CStr>) -> Result<(), Failu
         Err(Errno::INVAL) => {
             mount_move(c".", c"/").map_err(|e| fail("move root", e))?;
             rustix::process::chroot(c".").map_err(|e| fail("chroot", e))?;
-            report::debug("pivot_root refused (initramfs?): moved over / and chrooted", dir.to_bytes());
+            report::debug(
+                "pivot_root refused (initramfs?): moved over / and chrooted",
+                dir.to_bytes(),
+            );
         }
         Err(e) => return Err(fail("pivot_root", e)),
     }
@@ -144,8 +182,12 @@ pub fn check_cwd_inside_root<'a>(dir: &'a CStr) -> Result<(), Failure<'a>> {
     if inside {
         Ok(())
     } else {
-        Err(Failure::reason("chdir", Object::Text(dir.to_bytes()), "the directory is outside the new root")
-            .hint("see CVE-2024-21626"))
+        Err(Failure::reason(
+            "chdir",
+            Object::Text(dir.to_bytes()),
+            "the directory is outside the new root",
+        )
+        .hint("see CVE-2024-21626"))
     }
 }
 

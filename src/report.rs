@@ -42,11 +42,23 @@ pub struct Failure<'a> {
 
 impl<'a> Failure<'a> {
     pub fn errno(step: &'static str, object: Object<'a>, errno: Errno) -> Self {
-        Failure { step, object, cause: Cause::Errno(errno), hint: None, status: STATUS_SETUP }
+        Failure {
+            step,
+            object,
+            cause: Cause::Errno(errno),
+            hint: None,
+            status: STATUS_SETUP,
+        }
     }
 
     pub fn reason(step: &'static str, object: Object<'a>, reason: &'static str) -> Self {
-        Failure { step, object, cause: Cause::Reason(reason), hint: None, status: STATUS_SETUP }
+        Failure {
+            step,
+            object,
+            cause: Cause::Reason(reason),
+            hint: None,
+            status: STATUS_SETUP,
+        }
     }
 
     pub fn hint(mut self, hint: &'static str) -> Self {
@@ -72,7 +84,10 @@ impl<'a> Failure<'a> {
                 line.push(b" ").push(t);
             }
             Object::ProcFile(pid, file) => {
-                line.push(b" /proc/").num(u64::from(pid)).push(b"/").push(file.as_bytes());
+                line.push(b" /proc/")
+                    .num(u64::from(pid))
+                    .push(b"/")
+                    .push(file.as_bytes());
             }
         }
         line.push(b": ");
@@ -166,7 +181,9 @@ pub fn debug(step: &str, object: &[u8]) {
 /// Starts a `--debug` line for callers that add more than one object.
 pub fn debug_line(step: &str) -> Line {
     let mut line = Line::new();
-    line.push(b"nsinit: [").num(crate::sys::monotonic_micros()).push(b"us] ");
+    line.push(b"nsinit: [")
+        .num(crate::sys::monotonic_micros())
+        .push(b"us] ");
     line.push(step.as_bytes()).push(b" ");
     line
 }
@@ -187,7 +204,10 @@ impl Default for Line {
 
 impl Line {
     pub const fn new() -> Self {
-        Line { buf: heapless::Vec::new(), cut: false }
+        Line {
+            buf: heapless::Vec::new(),
+            cut: false,
+        }
     }
 
     pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
@@ -276,8 +296,14 @@ mod tests {
 
     #[test]
     fn errno_names() {
-        assert_eq!(errno_name(Errno::PERM), ("EPERM", "Operation not permitted"));
-        assert_eq!(errno_name(Errno::OPNOTSUPP), ("EOPNOTSUPP", "Operation not supported"));
+        assert_eq!(
+            errno_name(Errno::PERM),
+            ("EPERM", "Operation not permitted")
+        );
+        assert_eq!(
+            errno_name(Errno::OPNOTSUPP),
+            ("EOPNOTSUPP", "Operation not supported")
+        );
         assert_eq!(errno_name(Errno::ROFS), ("EROFS", "Read-only file system"));
         assert_eq!(errno_name(Errno::from_raw_os_error(4000)).0, "");
     }

@@ -41,9 +41,18 @@ pub struct Exit {
 impl From<WaitStatus> for Exit {
     fn from(w: WaitStatus) -> Self {
         match (w.exit_status(), w.terminating_signal()) {
-            (Some(code), _) => Exit { status: code, signal: None },
-            (None, Some(sig)) => Exit { status: 128 + sig, signal: Some(sig as u32) },
-            (None, None) => Exit { status: 128, signal: None },
+            (Some(code), _) => Exit {
+                status: code,
+                signal: None,
+            },
+            (None, Some(sig)) => Exit {
+                status: 128 + sig,
+                signal: Some(sig as u32),
+            },
+            (None, None) => Exit {
+                status: 128,
+                signal: None,
+            },
         }
     }
 }
@@ -101,13 +110,25 @@ impl Supervisor {
                     if pid.as_raw_nonzero().get() as u32 == self.payload {
                         let exit = Exit::from(status);
                         if report::debugging() {
-                            report::debug_line("payload ended, status").num(exit.status as u64).send();
+                            report::debug_line("payload ended, status")
+                                .num(exit.status as u64)
+                                .send();
                         }
                         payload = Some(exit);
                     }
                 }
-                Ok(None) => return Reaped { payload, none_left: false },
-                Err(_) => return Reaped { payload, none_left: true },
+                Ok(None) => {
+                    return Reaped {
+                        payload,
+                        none_left: false,
+                    }
+                }
+                Err(_) => {
+                    return Reaped {
+                        payload,
+                        none_left: true,
+                    }
+                }
             }
         }
     }

@@ -80,13 +80,25 @@ pub fn fork_with_flags(flags: u64) -> Result<Option<u32>, Errno> {
     // copy of this stack, so returning into Rust code in both processes is
     // sound (this is what fork() does).
     let mut ret = unsafe {
-        syscall4(k::__NR_clone3, &args as *const _ as usize, size_of::<k::clone_args>(), 0, 0)
+        syscall4(
+            k::__NR_clone3,
+            &args as *const _ as usize,
+            size_of::<k::clone_args>(),
+            0,
+            0,
+        )
     };
     if ret == -(Errno::NOSYS.raw_os_error() as isize) {
         // SAFETY: clone(flags, stack = 0, ...) is fork() with namespace flags,
         // as above; the pointer arguments are unused without the SETTID flags.
         ret = unsafe {
-            syscall4(k::__NR_clone, (flags | u64::from(k::SIGCHLD)) as usize, 0, 0, 0)
+            syscall4(
+                k::__NR_clone,
+                (flags | u64::from(k::SIGCHLD)) as usize,
+                0,
+                0,
+                0,
+            )
         };
     }
     result(ret).map(|pid| if pid == 0 { None } else { Some(pid as u32) })
@@ -97,7 +109,13 @@ pub fn execve(path: &CStr, argv: *const *const u8, envp: *const *const u8) -> Er
     // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated
     // arrays of NUL-terminated strings (the kernel's own vectors or ours).
     let ret = unsafe {
-        syscall4(k::__NR_execve, path.as_ptr() as usize, argv as usize, envp as usize, 0)
+        syscall4(
+            k::__NR_execve,
+            path.as_ptr() as usize,
+            argv as usize,
+            envp as usize,
+            0,
+        )
     };
     match result(ret) {
         Err(e) => e,
@@ -110,8 +128,13 @@ pub fn sigprocmask(how: u32, set: SigSet) -> Result<SigSet, Errno> {
     let mut old: SigSet = 0;
     // SAFETY: both pointers refer to live 8-byte sets; the size passed is 8.
     let ret = unsafe {
-        syscall4(k::__NR_rt_sigprocmask, how as usize, &set as *const _ as usize,
-            &mut old as *mut _ as usize, size_of::<SigSet>())
+        syscall4(
+            k::__NR_rt_sigprocmask,
+            how as usize,
+            &set as *const _ as usize,
+            &mut old as *mut _ as usize,
+            size_of::<SigSet>(),
+        )
     };
     result(ret).map(|_| old)
 }
@@ -123,7 +146,13 @@ pub fn set_default_action(sig: u32) -> Result<(), Errno> {
     // SAFETY: `act` has the layout of the x86_64 kernel sigaction and lives
     // across the call; no old action is requested.
     let ret = unsafe {
-        syscall4(k::__NR_rt_sigaction, sig as usize, act.as_ptr() as usize, 0, size_of::<SigSet>())
+        syscall4(
+            k::__NR_rt_sigaction,
+            sig as usize,
+            act.as_ptr() as usize,
+            0,
+            size_of::<SigSet>(),
+        )
     };
     result(ret).map(|_| ())
 }
@@ -152,10 +181,18 @@ pub fn sigtimedwait(set: SigSet, timeout_ms: Option<u64>) -> Result<SigInfo, Err
     // SAFETY: `info` is a 128-byte buffer, the size of the kernel's siginfo;
     // the timeout is a live timespec or null (wait without limit).
     let ret = unsafe {
-        syscall4(k::__NR_rt_sigtimedwait, &set as *const _ as usize,
-            info.as_mut_ptr() as usize, ts_ptr, size_of::<SigSet>())
+        syscall4(
+            k::__NR_rt_sigtimedwait,
+            &set as *const _ as usize,
+            info.as_mut_ptr() as usize,
+            ts_ptr,
+            size_of::<SigSet>(),
+        )
     };
-    result(ret).map(|signo| SigInfo { signo: signo as u32, code: info[2] })
+    result(ret).map(|signo| SigInfo {
+        signo: signo as u32,
+        code: info[2],
+    })
 }
 
 /// kill(-1, sig): every process this one may signal, except itself (for
@@ -190,7 +227,15 @@ pub fn close_from(first: u32, cloexec: bool) -> Result<(), Errno> {
     let flags = if cloexec { CLOSE_RANGE_CLOEXEC } else { 0 };
     // SAFETY: plain integer arguments; no fd above 2 is held as an OwnedFd
     // by the callers at this point.
-    let ret = unsafe { syscall4(k::__NR_close_range, first as usize, u32::MAX as usize, flags, 0) };
+    let ret = unsafe {
+        syscall4(
+            k::__NR_close_range,
+            first as usize,
+            u32::MAX as usize,
+            flags,
+            0,
+        )
+    };
     result(ret).map(|_| ())
 }
 
@@ -206,10 +251,19 @@ pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
 /// finding the vDSO makes rustix read the auxiliary vector, which can need
 /// /proc, which PID 1 has not mounted yet.
 pub fn monotonic_micros() -> u64 {
-    let mut ts = k::__kernel_timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = k::__kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a live timespec the kernel fills in.
     unsafe {
-        syscall4(k::__NR_clock_gettime, k::CLOCK_MONOTONIC as usize, &mut ts as *mut _ as usize, 0, 0);
+        syscall4(
+            k::__NR_clock_gettime,
+            k::CLOCK_MONOTONIC as usize,
+            &mut ts as *mut _ as usize,
+            0,
+            0,
+        );
     }
     ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
 }

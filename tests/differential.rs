@@ -12,7 +12,12 @@ fn unshare(who: As, flags: &[&str]) -> std::collections::BTreeMap<String, String
     args.extend(flags);
     args.extend(["--", "/bin/sh", "-c", PROBE]);
     let o = command(who, "unshare", &args).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "unshare {flags:?} as {who:?}: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "unshare {flags:?} as {who:?}: {}",
+        stderr(&o)
+    );
     probe_state(&stdout(&o))
 }
 
@@ -46,9 +51,15 @@ fn same_observed_state_as_unshare() {
     let mut compared = 0;
     for flags in COMBINATIONS {
         let needs_root = !flags.iter().any(|f| {
-            matches!(*f, "-U" | "-r" | "-c" | "-Urpf") || f.starts_with("--map-user") || f.starts_with("--map-group")
+            matches!(*f, "-U" | "-r" | "-c" | "-Urpf")
+                || f.starts_with("--map-user")
+                || f.starts_with("--map-group")
         });
-        let users: &[As] = if needs_root { &[As::Root] } else { &[As::Root, As::Nobody] };
+        let users: &[As] = if needs_root {
+            &[As::Root]
+        } else {
+            &[As::Root, As::Nobody]
+        };
         for &who in users {
             let ours = probe(who, flags);
             let theirs = unshare(who, flags);
@@ -69,18 +80,44 @@ fn both_refuse_namespaces_without_privilege() {
         let theirs = command(As::Nobody, "unshare", &args).output().unwrap();
         assert_eq!(ours.status.code(), Some(125), "{flags:?}");
         assert_ne!(theirs.status.code(), Some(0), "{flags:?}");
-        assert!(stderr(&theirs).contains("Operation not permitted"), "{}", stderr(&theirs));
-        assert!(stderr(&ours).contains("Operation not permitted (EPERM)"), "{}", stderr(&ours));
+        assert!(
+            stderr(&theirs).contains("Operation not permitted"),
+            "{}",
+            stderr(&theirs)
+        );
+        assert!(
+            stderr(&ours).contains("Operation not permitted (EPERM)"),
+            "{}",
+            stderr(&ours)
+        );
     }
 }
 
 #[test]
 fn time_offsets_agree_with_unshare() {
     let script = "cut -d' ' -f1 /proc/uptime";
-    let ours = ok(As::Nobody, &["-r", "-T", "--boottime=500000", "/bin/sh", "-c", script]);
-    let o = command(As::Nobody, "unshare", &["--fork", "-r", "-T", "--boottime=500000", "/bin/sh", "-c", script])
-        .output()
-        .unwrap();
-    let (a, b): (f64, f64) = (ours.trim().parse().unwrap(), stdout(&o).trim().parse().unwrap());
+    let ours = ok(
+        As::Nobody,
+        &["-r", "-T", "--boottime=500000", "/bin/sh", "-c", script],
+    );
+    let o = command(
+        As::Nobody,
+        "unshare",
+        &[
+            "--fork",
+            "-r",
+            "-T",
+            "--boottime=500000",
+            "/bin/sh",
+            "-c",
+            script,
+        ],
+    )
+    .output()
+    .unwrap();
+    let (a, b): (f64, f64) = (
+        ours.trim().parse().unwrap(),
+        stdout(&o).trim().parse().unwrap(),
+    );
     assert!(a >= 500000.0 && (a - b).abs() < 30.0, "{a} vs {b}");
 }

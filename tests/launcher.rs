@@ -20,7 +20,10 @@ fn sorted(v: &[&str]) -> Vec<String> {
 fn seed_step_1_uts_alone_changes_only_uts() {
     let s = probe(As::Root, &["-u"]);
     assert_eq!(new_namespaces(&s), sorted(&["uts"]), "{s:?}");
-    assert_eq!(s["uid_map"], "0 0 4294967295", "the caller's own user namespace");
+    assert_eq!(
+        s["uid_map"], "0 0 4294967295",
+        "the caller's own user namespace"
+    );
 }
 
 #[test]
@@ -28,11 +31,27 @@ fn seed_step_2_six_namespaces_without_maps_show_overflow_ids() {
     let (ou, og) = (overflow_id("uid"), overflow_id("gid"));
     for who in [As::Root, As::Nobody] {
         let s = probe(who, &["-U", "-p", "-m", "-u", "-i", "-n"]);
-        let six = sorted(&["user", "pid", "pid_for_children", "mnt", "uts", "ipc", "net"]);
+        let six = sorted(&[
+            "user",
+            "pid",
+            "pid_for_children",
+            "mnt",
+            "uts",
+            "ipc",
+            "net",
+        ]);
         assert_eq!(new_namespaces(&s), six, "{who:?}");
         assert_eq!(s["uid_map"], "", "{who:?}");
-        assert!(s["id"].starts_with(&format!("uid={ou}(")), "{who:?}: {}", s["id"]);
-        assert!(s["id"].contains(&format!(" gid={og}(")), "{who:?}: {}", s["id"]);
+        assert!(
+            s["id"].starts_with(&format!("uid={ou}(")),
+            "{who:?}: {}",
+            s["id"]
+        );
+        assert!(
+            s["id"].contains(&format!(" gid={og}(")),
+            "{who:?}: {}",
+            s["id"]
+        );
         assert_eq!(s["pid"], "1");
     }
 }
@@ -44,7 +63,11 @@ fn seed_step_3_map_root_gives_uid_0_mapped_to_the_caller() {
         assert_eq!(s["uid_map"], format!("0 {caller} 1"), "{who:?}");
         assert_eq!(s["gid_map"], format!("0 {caller} 1"), "{who:?}");
         assert_eq!(s["setgroups"], "deny");
-        assert!(s["id"].starts_with("uid=0(root) gid=0(root)"), "{}", s["id"]);
+        assert!(
+            s["id"].starts_with("uid=0(root) gid=0(root)"),
+            "{}",
+            s["id"]
+        );
     }
 }
 
@@ -55,21 +78,32 @@ fn cgroup_and_time_stay_unless_asked() {
         assert_eq!(s[&format!("ns {ns}")], "same", "{ns}");
     }
     let s = probe(As::Nobody, &["-r", "-C", "-T"]);
-    assert_eq!(new_namespaces(&s), sorted(&["user", "cgroup", "time", "time_for_children"]));
+    assert_eq!(
+        new_namespaces(&s),
+        sorted(&["user", "cgroup", "time", "time_for_children"])
+    );
 }
 
 // --- Maps ------------------------------------------------------------------
 
 #[test]
 fn root_writes_ranges_exactly() {
-    let s = probe(As::Root, &["--map-users=0:100000:65536", "--map-groups=0:100000:65536"]);
+    let s = probe(
+        As::Root,
+        &["--map-users=0:100000:65536", "--map-groups=0:100000:65536"],
+    );
     assert_eq!(s["uid_map"], "0 100000 65536");
     assert_eq!(s["gid_map"], "0 100000 65536");
     assert_eq!(s["setgroups"], "allow");
     // Several ranges, util-linux 2.38's comma order, and the caller's own id.
     let s = probe(
         As::Root,
-        &["--map-users=1:100000:1000", "--map-users=300000,2000,10", "--map-user=0", "--map-groups=0:100000:1"],
+        &[
+            "--map-users=1:100000:1000",
+            "--map-users=300000,2000,10",
+            "--map-user=0",
+            "--map-groups=0:100000:1",
+        ],
     );
     assert_eq!(s["uid_map"], "0 0 1 1 100000 1000 2000 300000 10");
     assert_eq!(s["gid_map"], "0 100000 1");
@@ -77,18 +111,31 @@ fn root_writes_ranges_exactly() {
 
 #[test]
 fn unprivileged_ranges_fail_with_the_cause() {
-    let o = run(As::Nobody, &["--map-users=0:100000:65536", "--map-groups=0:100000:65536", "true"]);
+    let o = run(
+        As::Nobody,
+        &[
+            "--map-users=0:100000:65536",
+            "--map-groups=0:100000:65536",
+            "true",
+        ],
+    );
     assert_eq!(o.status.code(), Some(125));
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("nsinit: write /proc/"), "{err}");
-    assert!(err.contains("/uid_map: Operation not permitted (EPERM); without CAP_SETUID"), "{err}");
+    assert!(
+        err.contains("/uid_map: Operation not permitted (EPERM); without CAP_SETUID"),
+        "{err}"
+    );
     assert!(err.contains("only your own id can be mapped"), "{err}");
 }
 
 #[test]
 fn unprivileged_gid_map_with_setgroups_allow_names_the_fix() {
-    let o = run(As::Nobody, &["-U", "--setgroups=allow", "--map-groups=0:65534:1", "true"]);
+    let o = run(
+        As::Nobody,
+        &["-U", "--setgroups=allow", "--map-groups=0:65534:1", "true"],
+    );
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("/gid_map: Operation not permitted (EPERM); an unprivileged gid map needs --setgroups=deny"), "{}", stderr(&o));
 }
@@ -109,10 +156,23 @@ fn death_by_signal_gives_128_plus_n() {
     for (sig, n) in [("TERM", 15), ("KILL", 9), ("SEGV", 11)] {
         // Not under -p: PID 1 of a pid namespace ignores signals it has no
         // handler for, even from itself.
-        let o = run(As::Root, &["-u", "/bin/sh", "-c", &format!("kill -{sig} $$")]);
+        let o = run(
+            As::Root,
+            &["-u", "/bin/sh", "-c", &format!("kill -{sig} $$")],
+        );
         assert_eq!(o.status.code(), Some(128 + n), "{sig}");
     }
-    let o = run(As::Nobody, &["-r", "-p", "--", "/bin/sh", "-c", "sleep 5 & kill -KILL $!; wait $!; exit $?"]);
+    let o = run(
+        As::Nobody,
+        &[
+            "-r",
+            "-p",
+            "--",
+            "/bin/sh",
+            "-c",
+            "sleep 5 & kill -KILL $!; wait $!; exit $?",
+        ],
+    );
     assert_eq!(o.status.code(), Some(137));
 }
 
@@ -120,10 +180,16 @@ fn death_by_signal_gives_128_plus_n() {
 fn missing_and_unrunnable_programs() {
     let o = run(As::Root, &["-u", "/nonexistent/prog"]);
     assert_eq!(o.status.code(), Some(127));
-    assert_eq!(stderr(&o), "nsinit: exec /nonexistent/prog: No such file or directory (ENOENT)\n");
+    assert_eq!(
+        stderr(&o),
+        "nsinit: exec /nonexistent/prog: No such file or directory (ENOENT)\n"
+    );
     let o = run(As::Root, &["-u", "no-such-program-anywhere"]);
     assert_eq!(o.status.code(), Some(127));
-    assert_eq!(stderr(&o), "nsinit: exec no-such-program-anywhere: No such file or directory (ENOENT)\n");
+    assert_eq!(
+        stderr(&o),
+        "nsinit: exec no-such-program-anywhere: No such file or directory (ENOENT)\n"
+    );
 
     let dir = std::env::temp_dir().join(format!("nsinit-exec-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -131,9 +197,16 @@ fn missing_and_unrunnable_programs() {
     std::fs::write(&file, "#!/bin/sh\necho hi\n").unwrap();
     let o = run(As::Root, &["-u", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(126));
-    assert!(stderr(&o).ends_with(": Permission denied (EACCES)\n"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).ends_with(": Permission denied (EACCES)\n"),
+        "{}",
+        stderr(&o)
+    );
     // Found in PATH but not executable: 126 too, as in sh.
-    let o = command(As::Root, nsinit(), &["-u", "not-executable"]).env("PATH", &dir).output().unwrap();
+    let o = command(As::Root, nsinit(), &["-u", "not-executable"])
+        .env("PATH", &dir)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(126));
     let o = run(As::Root, &["-u", "/"]);
     assert_eq!(o.status.code(), Some(126));
@@ -144,23 +217,40 @@ fn missing_and_unrunnable_programs() {
 fn bare_names_are_found_in_path() {
     let out = ok(As::Root, &["-u", "echo", "found"]);
     assert_eq!(out, "found\n");
-    let o = command(As::Root, nsinit(), &["-u", "echo", "x"]).env("PATH", "/nonexistent:/usr/bin:/bin").output().unwrap();
+    let o = command(As::Root, nsinit(), &["-u", "echo", "x"])
+        .env("PATH", "/nonexistent:/usr/bin:/bin")
+        .output()
+        .unwrap();
     assert_eq!(stdout(&o), "x\n");
 }
 
 #[test]
 fn default_program_is_shell_or_bin_sh() {
     let mut c = command(As::Root, nsinit(), &["-u"]);
-    c.env("SHELL", "/bin/cat").stdin(Stdio::piped()).stdout(Stdio::piped());
+    c.env("SHELL", "/bin/cat")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
     let mut child = c.spawn().unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"echoed by cat\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echoed by cat\n")
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(stdout(&o), "echoed by cat\n");
     let mut c = command(As::Root, nsinit(), &["-u"]);
-    c.env_remove("SHELL").stdin(Stdio::piped()).stdout(Stdio::piped());
+    c.env_remove("SHELL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
     let mut child = c.spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"echo sh here $((6*7))\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo sh here $((6*7))\n")
+        .unwrap();
     assert_eq!(stdout(&child.wait_with_output().unwrap()), "sh here 42\n");
 }
 
@@ -179,7 +269,9 @@ fn arguments_pass_through_untruncated() {
 #[test]
 fn bad_input_gives_125_and_one_line() {
     let long_host = format!("--hostname={}", "h".repeat(65));
-    let ranges: Vec<String> = (0..341).map(|i| format!("--map-users={i}:{}:1", 100000 + i)).collect();
+    let ranges: Vec<String> = (0..341)
+        .map(|i| format!("--map-users={i}:{}:1", 100000 + i))
+        .collect();
     let mut too_many: Vec<&str> = ranges.iter().map(String::as_str).collect();
     too_many.push("true");
     let cases: Vec<(As, Vec<&str>, &str)> = vec![
@@ -219,7 +311,10 @@ fn bad_input_gives_125_and_one_line() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
-        assert!(err.starts_with("nsinit: ") && err.contains(want), "{args:?}: want {want:?}, got {err}");
+        assert!(
+            err.starts_with("nsinit: ") && err.contains(want),
+            "{args:?}: want {want:?}, got {err}"
+        );
         assert!(!err.contains("panic"), "{err}");
         assert_eq!(stdout(&o), "", "{args:?}");
     }
@@ -230,10 +325,20 @@ fn help_and_version() {
     let o = run(As::Root, &["--help"]);
     assert_eq!(o.status.code(), Some(0));
     let help = stdout(&o);
-    for flag in ["--map-users=IN:OUT:N", "--mount-proc", "--kill-child", "--preserve-fds", "--monotonic", "--setenv"] {
+    for flag in [
+        "--map-users=IN:OUT:N",
+        "--mount-proc",
+        "--kill-child",
+        "--preserve-fds",
+        "--monotonic",
+        "--setenv",
+    ] {
         assert!(help.contains(flag), "{flag}");
     }
-    assert_eq!(ok(As::Root, &["-V"]), format!("nsinit {}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        ok(As::Root, &["-V"]),
+        format!("nsinit {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 // --- Signals --------------------------------------------------------------
@@ -246,7 +351,10 @@ fn signal_payload(flags: &[&str]) -> std::process::Child {
         while :; do sleep 10 & wait $!; done"#;
     let mut args = flags.to_vec();
     args.extend(["--", "/bin/sh", "-c", script]);
-    command(As::Root, nsinit(), &args).stdout(Stdio::piped()).spawn().unwrap()
+    command(As::Root, nsinit(), &args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 #[test]
@@ -255,7 +363,11 @@ fn term_int_usr1_reach_the_payload() {
         let mut child = signal_payload(flags);
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         assert_eq!(lines.next().unwrap().unwrap(), "ready");
-        for (sig, want) in [(libc::SIGTERM, "got TERM"), (libc::SIGINT, "got INT"), (libc::SIGUSR1, "got USR1")] {
+        for (sig, want) in [
+            (libc::SIGTERM, "got TERM"),
+            (libc::SIGINT, "got INT"),
+            (libc::SIGUSR1, "got USR1"),
+        ] {
             // SAFETY: kill(2) on our own child's pid.
             assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
             assert_eq!(lines.next().unwrap().unwrap(), want, "{flags:?}");
@@ -296,7 +408,10 @@ fn payload_starts_with_no_blocked_or_ignored_signals() {
     assert_eq!(mask(lines[1]) & 0x1006, 0x1006, "{direct}");
     let mut args = vec!["-U", "-r", "-p", "--"];
     args.extend(grep);
-    assert_eq!(masks_seen(nsinit(), &args), "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+    assert_eq!(
+        masks_seen(nsinit(), &args),
+        "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n"
+    );
 }
 
 // --- Fds -----------------------------------------------------------------
@@ -317,7 +432,11 @@ fn fd7_seen(args: &[&str]) -> String {
 
 #[test]
 fn inherited_fds_are_closed_unless_preserved() {
-    let check = ["/bin/sh", "-c", "[ -e /proc/self/fd/7 ] && echo present || echo absent"];
+    let check = [
+        "/bin/sh",
+        "-c",
+        "[ -e /proc/self/fd/7 ] && echo present || echo absent",
+    ];
     let with = |flags: &[&str]| {
         let mut a = flags.to_vec();
         a.extend(check);
@@ -335,8 +454,17 @@ fn inherited_fds_are_closed_unless_preserved() {
 fn uid_and_gid_switch_inside() {
     let out = ok(
         As::Root,
-        &["--map-users=0:100000:65536", "--map-groups=0:100000:65536", "--uid=1000", "--gid=2000", "-p", "--",
-          "/bin/sh", "-c", "grep -E '^(Uid|Gid|Groups|CapEff)' /proc/self/status"],
+        &[
+            "--map-users=0:100000:65536",
+            "--map-groups=0:100000:65536",
+            "--uid=1000",
+            "--gid=2000",
+            "-p",
+            "--",
+            "/bin/sh",
+            "-c",
+            "grep -E '^(Uid|Gid|Groups|CapEff)' /proc/self/status",
+        ],
     );
     // Groups: is empty (the kernel prints a tab and a space); no capabilities left.
     assert_eq!(out, "Uid:\t1000\t1000\t1000\t1000\nGid:\t2000\t2000\t2000\t2000\nGroups:\t \nCapEff:\t0000000000000000\n");
@@ -352,13 +480,51 @@ fn uid_and_gid_switch_inside() {
 fn environment_changes() {
     let env = |args: &[&str]| {
         let mut c = command(As::Root, nsinit(), args);
-        c.env_clear().env("HOME", "/root").env("KEEP", "1").env("PATH", "/usr/bin:/bin");
+        c.env_clear()
+            .env("HOME", "/root")
+            .env("KEEP", "1")
+            .env("PATH", "/usr/bin:/bin");
         stdout(&c.output().unwrap())
     };
-    assert_eq!(env(&["-u", "--setenv", "A", "x y", "--unsetenv=HOME", "/usr/bin/env"]), "KEEP=1\nPATH=/usr/bin:/bin\nA=x y\n");
+    assert_eq!(
+        env(&[
+            "-u",
+            "--setenv",
+            "A",
+            "x y",
+            "--unsetenv=HOME",
+            "/usr/bin/env"
+        ]),
+        "KEEP=1\nPATH=/usr/bin:/bin\nA=x y\n"
+    );
     // Bare names are looked up in the payload's new PATH.
-    assert_eq!(env(&["-u", "--clearenv", "--setenv", "PATH", "/usr/bin", "--setenv", "B", "", "env"]), "PATH=/usr/bin\nB=\n");
-    assert_eq!(env(&["-u", "--setenv", "KEEP", "2", "--", "sh", "-c", "echo $KEEP ${HOME-unset}"]), "2 /root\n");
+    assert_eq!(
+        env(&[
+            "-u",
+            "--clearenv",
+            "--setenv",
+            "PATH",
+            "/usr/bin",
+            "--setenv",
+            "B",
+            "",
+            "env"
+        ]),
+        "PATH=/usr/bin\nB=\n"
+    );
+    assert_eq!(
+        env(&[
+            "-u",
+            "--setenv",
+            "KEEP",
+            "2",
+            "--",
+            "sh",
+            "-c",
+            "echo $KEEP ${HOME-unset}"
+        ]),
+        "2 /root\n"
+    );
 }
 
 // --- Hostname, proc, debug, kill-child ------------------------------------------
@@ -384,14 +550,25 @@ fn debug_prints_a_monotonic_timeline() {
     let mut last = 0u64;
     let mut steps = vec![];
     for line in err.lines() {
-        let rest = line.strip_prefix("nsinit: [").unwrap_or_else(|| panic!("{line}"));
+        let rest = line
+            .strip_prefix("nsinit: [")
+            .unwrap_or_else(|| panic!("{line}"));
         let (us, step) = rest.split_once("us] ").unwrap();
         let us: u64 = us.parse().unwrap();
         assert!(us >= last, "{err}");
         last = us;
         steps.push(step.split(' ').next().unwrap().to_string());
     }
-    for want in ["start", "clone:", "uid_map", "gid_map", "child:", "sethostname", "exec", "payload"] {
+    for want in [
+        "start",
+        "clone:",
+        "uid_map",
+        "gid_map",
+        "child:",
+        "sethostname",
+        "exec",
+        "payload",
+    ] {
         assert!(steps.iter().any(|s| s == want), "{want} missing in {err}");
     }
 }
@@ -401,11 +578,18 @@ fn kill_child_signals_the_payload_when_nsinit_dies() {
     let dir = std::env::temp_dir().join(format!("nsinit-kc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mark = dir.join("mark");
-    let script = format!("trap 'echo term > {}; exit 0' TERM; echo ready; while :; do sleep 10 & wait $!; done", mark.display());
-    let mut child = command(As::Root, nsinit(), &["--kill-child=TERM", "-u", "/bin/sh", "-c", &script])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let script = format!(
+        "trap 'echo term > {}; exit 0' TERM; echo ready; while :; do sleep 10 & wait $!; done",
+        mark.display()
+    );
+    let mut child = command(
+        As::Root,
+        nsinit(),
+        &["--kill-child=TERM", "-u", "/bin/sh", "-c", &script],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     assert_eq!(lines.next().unwrap().unwrap(), "ready");
     child.kill().unwrap(); // SIGKILL to nsinit itself
@@ -424,7 +608,11 @@ fn kill_child_signals_the_payload_when_nsinit_dies() {
 
 fn monotonic(who: As, flags: &[&str]) -> f64 {
     let mut args = flags.to_vec();
-    args.extend(["/usr/bin/python3", "-c", "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))"]);
+    args.extend([
+        "/usr/bin/python3",
+        "-c",
+        "import time; print(time.clock_gettime(time.CLOCK_MONOTONIC))",
+    ]);
     ok(who, &args).trim().parse().unwrap()
 }
 
@@ -434,10 +622,16 @@ fn time_namespace_moves_monotonic_a_day_ahead() {
         let before = monotonic(who, &["-r"]);
         let inside = monotonic(who, &["-r", "-T", "--monotonic=86400"]);
         let after = monotonic(who, &["-r"]);
-        assert!(inside - before >= 86400.0 && inside - after <= 86400.0, "{who:?}: {before} {inside} {after}");
+        assert!(
+            inside - before >= 86400.0 && inside - after <= 86400.0,
+            "{who:?}: {before} {inside} {after}"
+        );
     }
     // Boottime shows in /proc/uptime.
-    let up = ok(As::Root, &["-T", "--boottime=1000000", "cat", "/proc/uptime"]);
+    let up = ok(
+        As::Root,
+        &["-T", "--boottime=1000000", "cat", "/proc/uptime"],
+    );
     let secs: f64 = up.split(' ').next().unwrap().parse().unwrap();
     assert!(secs >= 1_000_000.0, "{up}");
 }
@@ -451,13 +645,20 @@ fn binary_is_static_small_and_stripped() {
     assert_eq!(&elf[..5], b"\x7fELF\x02", "a 64-bit ELF");
     let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
     let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap()) as usize;
-    assert_eq!(u16_at(16), 2, "ET_EXEC: not PIE, nothing to relocate at start");
+    assert_eq!(
+        u16_at(16),
+        2,
+        "ET_EXEC: not PIE, nothing to relocate at start"
+    );
     let (phoff, phentsize, phnum) = (u64_at(32), u16_at(54), u16_at(56));
     let types: Vec<u32> = (0..phnum)
         .map(|i| u32::from_le_bytes(elf[phoff + i * phentsize..][..4].try_into().unwrap()))
         .collect();
     assert!(types.contains(&1), "has PT_LOAD: {types:?}");
-    assert!(!types.contains(&2) && !types.contains(&3), "no PT_DYNAMIC or PT_INTERP: {types:?}");
+    assert!(
+        !types.contains(&2) && !types.contains(&3),
+        "no PT_DYNAMIC or PT_INTERP: {types:?}"
+    );
     // Stripped: no .symtab among the section names.
     assert!(!elf.windows(8).any(|w| w == b".symtab\0"));
 }

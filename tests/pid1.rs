@@ -14,7 +14,18 @@ const ORPHANS: &str = "for i in $(seq 50); do (sleep 0.1 &); done; sleep 1; \
 #[test]
 fn init_reaps_orphans_in_its_pid_namespace() {
     let script = format!("{ORPHANS}; exit 3");
-    let o = run(As::Nobody, &["--init", "-r", "-p", "--mount-proc", "/bin/sh", "-c", &script]);
+    let o = run(
+        As::Nobody,
+        &[
+            "--init",
+            "-r",
+            "-p",
+            "--mount-proc",
+            "/bin/sh",
+            "-c",
+            &script,
+        ],
+    );
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     // nsinit is PID 1 (the payload is 2): the 50 orphans came to it.
     assert_eq!(stdout(&o), "pid 2 zombies 0\n");
@@ -22,10 +33,27 @@ fn init_reaps_orphans_in_its_pid_namespace() {
 
 #[test]
 fn init_forwards_signals_and_passes_statuses() {
-    let o = run(As::Root, &["--init", "-p", "/bin/sh", "-c", "kill -TERM $$"]);
+    let o = run(
+        As::Root,
+        &["--init", "-p", "/bin/sh", "-c", "kill -TERM $$"],
+    );
     assert_eq!(o.status.code(), Some(143));
-    let out = ok(As::Nobody, &["--init", "-r", "-p", "--mount-proc", "/bin/sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo"]);
-    assert!(out.starts_with("/tmp/nsinit-test-") && out.contains("/nsinit --init -r -p"), "{out}");
+    let out = ok(
+        As::Nobody,
+        &[
+            "--init",
+            "-r",
+            "-p",
+            "--mount-proc",
+            "/bin/sh",
+            "-c",
+            "cat /proc/1/cmdline | tr '\\0' ' '; echo",
+        ],
+    );
+    assert!(
+        out.starts_with("/tmp/nsinit-test-") && out.contains("/nsinit --init -r -p"),
+        "{out}"
+    );
 }
 
 /// nsinit as PID 1 of a fresh pid namespace made by util-linux unshare.
@@ -37,13 +65,22 @@ fn as_container_init(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn container_init_is_tini_not_a_vm() {
-    let o = as_container_init(&["--debug", "--", "/bin/sh", "-c", &format!("{ORPHANS}; exit 42")]);
+    let o = as_container_init(&[
+        "--debug",
+        "--",
+        "/bin/sh",
+        "-c",
+        &format!("{ORPHANS}; exit 42"),
+    ]);
     assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
     assert_eq!(stdout(&o), "pid 2 zombies 0\n");
     let err = stderr(&o);
     assert!(err.contains("] pid 1 of a container"), "{err}");
     // No early mounts, no console, no shutdown line.
-    assert!(!err.contains("mounted") && !err.contains("powering off"), "{err}");
+    assert!(
+        !err.contains("mounted") && !err.contains("powering off"),
+        "{err}"
+    );
     let o = as_container_init(&["/nonexistent"]);
     assert_eq!(o.status.code(), Some(127));
     let o = as_container_init(&["--bogus"]);
@@ -54,7 +91,16 @@ fn container_init_is_tini_not_a_vm() {
 #[test]
 fn own_session_payload_is_still_waited_for() {
     // The payload leaves our process group: waitpid(0) would never see it.
-    let o = run(As::Root, &["--new-session", "-u", "/bin/sh", "-c", "ps -o sid= -p $$ | tr -d ' '; echo $$; exit 5"]);
+    let o = run(
+        As::Root,
+        &[
+            "--new-session",
+            "-u",
+            "/bin/sh",
+            "-c",
+            "ps -o sid= -p $$ | tr -d ' '; echo $$; exit 5",
+        ],
+    );
     assert_eq!(o.status.code(), Some(5));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
@@ -107,14 +153,26 @@ fn podman(args: &[&str]) -> std::process::Command {
     let mut c = std::process::Command::new("podman");
     // runc, cgroupfs and explicit limits: what works on this host (its
     // cgroups are v1/hybrid, its hard limits below podman's defaults).
-    c.args(["--runtime", "runc", "--cgroup-manager=cgroupfs"]).args(args).stdin(std::process::Stdio::null());
+    c.args(["--runtime", "runc", "--cgroup-manager=cgroupfs"])
+        .args(args)
+        .stdin(std::process::Stdio::null());
     c
 }
 
 fn podman_run(name: &str, detach: bool, script: &str) -> std::process::Output {
     let root = podman_rootfs();
-    let mut args = vec!["run", "--name", name, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=4096:4096",
-        "--init", "--init-path", nsinit()];
+    let mut args = vec![
+        "run",
+        "--name",
+        name,
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=4096:4096",
+        "--init",
+        "--init-path",
+        nsinit(),
+    ];
     if detach {
         args.push("-d");
     }
@@ -126,19 +184,27 @@ fn podman_run(name: &str, detach: bool, script: &str) -> std::process::Output {
 #[test]
 fn podman_init_reaps_and_passes_the_status() {
     let name = format!("nsinit-test-status-{}", std::process::id());
-    let o = podman_run(&name, false, &format!("cat /proc/1/cmdline | tr '\\0' ' '; echo; {ORPHANS}; exit 7"));
+    let o = podman_run(
+        &name,
+        false,
+        &format!("cat /proc/1/cmdline | tr '\\0' ' '; echo; {ORPHANS}; exit 7"),
+    );
     let _ = podman(&["rm", "-f", &name]).output();
     assert_eq!(o.status.code(), Some(7), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.starts_with("/run/podman-init -- /bin/sh -c "), "{out}");
     // The payload is not PID 1 (nsinit is), and the 50 orphans were reaped.
-    assert!(out.ends_with(" zombies 0\n") && !out.contains("\npid 1 "), "{out}");
+    assert!(
+        out.ends_with(" zombies 0\n") && !out.contains("\npid 1 "),
+        "{out}"
+    );
 }
 
 #[test]
 fn podman_stop_reaches_the_payload_through_nsinit() {
     let name = format!("nsinit-test-stop-{}", std::process::id());
-    let script = "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 10 & wait $!; done";
+    let script =
+        "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 10 & wait $!; done";
     let o = podman_run(&name, true, script);
     assert!(o.status.success(), "{}", stderr(&o));
     let logs = || stdout(&podman(&["logs", &name]).output().unwrap());
@@ -151,7 +217,11 @@ fn podman_stop_reaches_the_payload_through_nsinit() {
     // podman stop sends SIGTERM to PID 1 (nsinit), which passes it on.
     let stop = podman(&["stop", "-t", "20", &name]).output().unwrap();
     assert!(stop.status.success(), "{}", stderr(&stop));
-    let code = stdout(&podman(&["inspect", "--format", "{{.State.ExitCode}}", &name]).output().unwrap());
+    let code = stdout(
+        &podman(&["inspect", "--format", "{{.State.ExitCode}}", &name])
+            .output()
+            .unwrap(),
+    );
     let all = logs();
     let _ = podman(&["rm", "-f", &name]).output();
     assert_eq!(all, "ready\ngot TERM\n");

@@ -40,7 +40,20 @@ fn the_host_is_out_of_reach() {
     for who in [As::Root, As::Nobody] {
         let host_dir = std::fs::File::open(&top).unwrap();
         let raw = std::os::fd::AsRawFd::as_raw_fd(&host_dir);
-        let mut c = command(who, nsinit(), &["-r", "-p", "-R", &root_of(&top), "--mount-proc", "/bin/sh", "-c", script]);
+        let mut c = command(
+            who,
+            nsinit(),
+            &[
+                "-r",
+                "-p",
+                "-R",
+                &root_of(&top),
+                "--mount-proc",
+                "/bin/sh",
+                "-c",
+                script,
+            ],
+        );
         // SAFETY: dup2 is async-signal-safe; fd 7 stays open across exec.
         unsafe {
             c.pre_exec(move || {
@@ -53,7 +66,11 @@ fn the_host_is_out_of_reach() {
         let listing = "bin\netc\ninside-marker\nproc\n";
         // /.. is / itself; PID 1's root is the new root; a host directory the
         // caller held open is gone; only the new root and its /proc are mounted.
-        assert_eq!(stdout(&o), format!("{listing}{listing}/\n/\nno-fd7\n2\n"), "{who:?}");
+        assert_eq!(
+            stdout(&o),
+            format!("{listing}{listing}/\n/\nno-fd7\n2\n"),
+            "{who:?}"
+        );
     }
     std::fs::remove_dir_all(&top).unwrap();
 }
@@ -61,11 +78,38 @@ fn the_host_is_out_of_reach() {
 #[test]
 fn workdir_and_relative_paths_resolve_inside() {
     let top = make_root("wd");
-    let out = ok(As::Nobody, &["-r", "-R", &root_of(&top), "-w", "/etc", "/bin/sh", "-c", "pwd; cat ../inside-marker"]);
+    let out = ok(
+        As::Nobody,
+        &[
+            "-r",
+            "-R",
+            &root_of(&top),
+            "-w",
+            "/etc",
+            "/bin/sh",
+            "-c",
+            "pwd; cat ../inside-marker",
+        ],
+    );
     assert_eq!(out, "/etc\nin\n");
-    let o = run(As::Nobody, &["-r", "-R", &root_of(&top), "-w", "/nonexistent", "/bin/sh", "-c", "pwd"]);
+    let o = run(
+        As::Nobody,
+        &[
+            "-r",
+            "-R",
+            &root_of(&top),
+            "-w",
+            "/nonexistent",
+            "/bin/sh",
+            "-c",
+            "pwd",
+        ],
+    );
     assert_eq!(o.status.code(), Some(125));
-    assert_eq!(stderr(&o), "nsinit: chdir /nonexistent: No such file or directory (ENOENT)\n");
+    assert_eq!(
+        stderr(&o),
+        "nsinit: chdir /nonexistent: No such file or directory (ENOENT)\n"
+    );
     std::fs::remove_dir_all(&top).unwrap();
 }
 
@@ -78,8 +122,15 @@ fn a_cwd_through_a_leaked_fd_is_refused() {
     let root = root_of(&top);
     let host_dir = std::fs::File::open(&top).unwrap();
     let raw = std::os::fd::AsRawFd::as_raw_fd(&host_dir);
-    let script = format!("mount --bind /proc {root}/proc && exec {} -R {root} -w /proc/self/fd/7 /bin/sh -c pwd", nsinit());
-    let mut c = command(As::Root, "unshare", &["-m", "--propagation=private", "/bin/sh", "-c", &script]);
+    let script = format!(
+        "mount --bind /proc {root}/proc && exec {} -R {root} -w /proc/self/fd/7 /bin/sh -c pwd",
+        nsinit()
+    );
+    let mut c = command(
+        As::Root,
+        "unshare",
+        &["-m", "--propagation=private", "/bin/sh", "-c", &script],
+    );
     // SAFETY: dup2 is async-signal-safe.
     unsafe {
         c.pre_exec(move || {
@@ -101,9 +152,22 @@ fn a_cwd_through_a_leaked_fd_is_refused() {
 fn root_implies_a_mount_namespace_and_leaves_the_host_alone() {
     let top = make_root("ns");
     let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let s = ok(As::Root, &["-R", &root_of(&top), "/bin/sh", "-c", "readlink /proc/self/ns/mnt || echo no-proc"]);
+    let s = ok(
+        As::Root,
+        &[
+            "-R",
+            &root_of(&top),
+            "/bin/sh",
+            "-c",
+            "readlink /proc/self/ns/mnt || echo no-proc",
+        ],
+    );
     // No /proc in the new root: the payload cannot even name its namespaces.
     assert_eq!(s, "no-proc\n");
-    assert_eq!(std::fs::read_to_string("/proc/self/mountinfo").unwrap(), before, "no mount left behind");
+    assert_eq!(
+        std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
+        before,
+        "no mount left behind"
+    );
     std::fs::remove_dir_all(&top).unwrap();
 }

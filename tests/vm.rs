@@ -27,12 +27,19 @@ fn finish(o: Output) -> (i32, String) {
     let console = String::from_utf8_lossy(&o.stdout).replace("\r\n", "\n");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!console.contains("Kernel panic"), "{console}");
-    assert!(!err.contains("timed out") && !err.contains("QEMU exited"), "{err}\n{console}");
+    assert!(
+        !err.contains("timed out") && !err.contains("QEMU exited"),
+        "{err}\n{console}"
+    );
     (o.status.code().unwrap(), console)
 }
 
 fn last_line(console: &str) -> &str {
-    console.lines().rev().find(|l| l.starts_with("nsinit: payload")).unwrap_or("")
+    console
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("nsinit: payload"))
+        .unwrap_or("")
 }
 
 #[test]
@@ -41,12 +48,21 @@ fn exit_statuses_come_out_of_the_vm() {
     for code in [0, 1, 42, 255] {
         let (status, console) = boot(&["/bin/sh", "-c", &format!("exit {code}")]);
         assert_eq!(status, code, "{console}");
-        assert_eq!(last_line(&console), format!("nsinit: payload exited with status {code}; powering off"));
+        assert_eq!(
+            last_line(&console),
+            format!("nsinit: payload exited with status {code}; powering off")
+        );
     }
     for (sig, n) in [("TERM", 15), ("KILL", 9)] {
         let (status, console) = boot(&["/bin/sh", "-c", &format!("kill -{sig} $$")]);
         assert_eq!(status, 128 + n, "{console}");
-        assert_eq!(last_line(&console), format!("nsinit: payload killed by SIG{sig}, status {}; powering off", 128 + n));
+        assert_eq!(
+            last_line(&console),
+            format!(
+                "nsinit: payload killed by SIG{sig}, status {}; powering off",
+                128 + n
+            )
+        );
     }
 }
 
@@ -55,13 +71,25 @@ fn exit_statuses_come_out_of_the_vm() {
 fn missing_payload_or_bad_options_give_a_clear_error() {
     let (status, console) = boot(&["/nonexistent/payload"]);
     assert_eq!(status, 127);
-    assert!(console.contains("nsinit: exec /nonexistent/payload: No such file or directory (ENOENT)\n"), "{console}");
-    assert_eq!(last_line(&console), "nsinit: payload exited with status 127; powering off");
+    assert!(
+        console.contains("nsinit: exec /nonexistent/payload: No such file or directory (ENOENT)\n"),
+        "{console}"
+    );
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload exited with status 127; powering off"
+    );
     // Bad options: one line, then the usual shutdown with 125.
     let (status, console) = boot(&["--map-users=0:1", "/bin/true"]);
     assert_eq!(status, 125);
-    assert!(console.contains("nsinit: option --map-users=0:1: expected INNER:OUTER:COUNT\n"), "{console}");
-    assert_eq!(last_line(&console), "nsinit: payload did not run, status 125; powering off");
+    assert!(
+        console.contains("nsinit: option --map-users=0:1: expected INNER:OUTER:COUNT\n"),
+        "{console}"
+    );
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload did not run, status 125; powering off"
+    );
 }
 
 #[test]
@@ -72,21 +100,40 @@ fn seed_steps_inside_the_vm() {
     let sections: Vec<&str> = console.split("\n== ").skip(1).collect();
     assert_eq!(sections.len(), 4, "{console}");
     let new = |s: &str| -> Vec<String> {
-        let mut v: Vec<String> =
-            s.lines().filter(|l| l.ends_with("<- new")).map(|l| l.split_whitespace().next().unwrap().to_string()).collect();
+        let mut v: Vec<String> = s
+            .lines()
+            .filter(|l| l.ends_with("<- new"))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect();
         v.sort();
         v
     };
     // PID 1 is in the kernel's initial namespaces: user and pid have fixed
     // inodes there (PROC_USER_INIT_INO, PROC_PID_INIT_INO).
-    assert!(sections[0].contains("user:[4026531837]") && sections[0].contains("pid:[4026531836]"), "{}", sections[0]);
+    assert!(
+        sections[0].contains("user:[4026531837]") && sections[0].contains("pid:[4026531836]"),
+        "{}",
+        sections[0]
+    );
     assert_eq!(new(sections[1]), ["uts"]);
     let six = ["ipc", "mnt", "net", "pid", "user", "uts"];
     assert_eq!(new(sections[2]), six);
-    assert!(sections[2].contains("uid=65534(nobody) gid=65534(nogroup)"), "{}", sections[2]);
+    assert!(
+        sections[2].contains("uid=65534(nobody) gid=65534(nogroup)"),
+        "{}",
+        sections[2]
+    );
     assert_eq!(new(sections[3]), six);
-    assert!(sections[3].contains("uid=0(root) gid=0(root)"), "{}", sections[3]);
-    assert!(sections[3].contains("uid_map:  0 0 1   pid: 1"), "{}", sections[3]);
+    assert!(
+        sections[3].contains("uid=0(root) gid=0(root)"),
+        "{}",
+        sections[3]
+    );
+    assert!(
+        sections[3].contains("uid_map:  0 0 1   pid: 1"),
+        "{}",
+        sections[3]
+    );
 }
 
 #[test]
@@ -94,15 +141,43 @@ fn seed_steps_inside_the_vm() {
 fn payload_gets_the_requested_namespaces_and_maps() {
     // The VM's PID 1 is in the initial user namespace; the payload is not.
     let script = "readlink /proc/self/ns/user; readlink /proc/self/ns/pid; cat /proc/self/uid_map /proc/self/gid_map; id -u; echo $$; hostname";
-    let (status, console) = boot(&["--map-users=0:100000:65536", "--map-groups=0:100000:65536", "--map-user=70000",
-        "-p", "-m", "-u", "--hostname=vm-box", "--mount-proc", "--", "/bin/sh", "-c", script]);
+    let (status, console) = boot(&[
+        "--map-users=0:100000:65536",
+        "--map-groups=0:100000:65536",
+        "--map-user=70000",
+        "-p",
+        "-m",
+        "-u",
+        "--hostname=vm-box",
+        "--mount-proc",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
     assert_eq!(status, 0, "{console}");
-    let lines: Vec<&str> = console.lines().filter(|l| !l.starts_with("nsinit:")).collect();
+    let lines: Vec<&str> = console
+        .lines()
+        .filter(|l| !l.starts_with("nsinit:"))
+        .collect();
     let at = lines.iter().position(|l| l.starts_with("user:[")).unwrap();
-    let out: Vec<String> = lines[at..].iter().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    let out: Vec<String> = lines[at..]
+        .iter()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     assert_ne!(out[0], "user:[4026531837]");
     assert_ne!(out[1], "pid:[4026531836]");
-    assert_eq!(out[2..8], ["70000 0 1", "0 100000 65536", "0 100000 65536", "70000", "1", "vm-box"]);
+    assert_eq!(
+        out[2..8],
+        [
+            "70000 0 1",
+            "0 100000 65536",
+            "0 100000 65536",
+            "70000",
+            "1",
+            "vm-box"
+        ]
+    );
 }
 
 #[test]
@@ -123,7 +198,11 @@ fn early_mounts_and_a_tty() {
         ("tmpfs", "/tmp", "tmpfs"),
     ] {
         let want = format!("{dev} {dir} {fs} ");
-        assert_eq!(console.lines().filter(|l| l.starts_with(&want)).count(), 1, "{want} in {console}");
+        assert_eq!(
+            console.lines().filter(|l| l.starts_with(&want)).count(),
+            1,
+            "{want} in {console}"
+        );
     }
     assert!(console.contains("ptmxmode=666"), "{console}");
     assert!(console.contains("stdin is a tty\n"), "{console}");
@@ -148,8 +227,14 @@ fn orphans_are_reaped_and_shutdown_completes() {
     let (status, console) = boot(&["--grace=1", "--debug", "/bin/sh", "-c", script]);
     assert_eq!(status, 0, "{console}");
     assert!(console.contains("zombies: 0\n"), "{console}");
-    assert!(console.contains("shutdown: SIGKILL to all"), "the deaf orphan needed KILL: {console}");
-    assert_eq!(last_line(&console), "nsinit: payload exited with status 0; powering off");
+    assert!(
+        console.contains("shutdown: SIGKILL to all"),
+        "the deaf orphan needed KILL: {console}"
+    );
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload exited with status 0; powering off"
+    );
 }
 
 #[test]
@@ -157,7 +242,15 @@ fn orphans_are_reaped_and_shutdown_completes() {
 fn init_reaps_orphans_inside_a_pid_namespace() {
     let script = "for i in $(seq 50); do (sleep 0.2 &); done; sleep 1.5; \
         echo pid $$ zombies: $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l); exit 9";
-    let (status, console) = boot(&["--init", "-r", "-p", "--mount-proc", "/bin/sh", "-c", script]);
+    let (status, console) = boot(&[
+        "--init",
+        "-r",
+        "-p",
+        "--mount-proc",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
     assert_eq!(status, 9, "{console}");
     // The payload is not PID 1: nsinit --init is, and it reaped them all.
     assert!(console.contains("pid 2 zombies: 0\n"), "{console}");
@@ -169,13 +262,37 @@ fn root_directory_inside_the_initramfs() {
     // pivot_root cannot move an initramfs root: nsinit falls back to MS_MOVE
     // and chroot and says so under --debug. The payload sees only /srv/root.
     let script = "ls /; ls /..; cat /etc/passwd | wc -l; wc -l < /proc/self/mountinfo; id -u";
-    let (status, console) = boot(&["--debug", "-r", "-p", "-R", "/srv/root", "--mount-proc", "/bin/sh", "-c", script]);
+    let (status, console) = boot(&[
+        "--debug",
+        "-r",
+        "-p",
+        "-R",
+        "/srv/root",
+        "--mount-proc",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
     assert_eq!(status, 0, "{console}");
-    assert!(console.contains("] pivot_root refused (initramfs?): moved over / and chrooted /srv/root\n"), "{console}");
-    let out: Vec<&str> = console.lines().filter(|l| !l.starts_with("nsinit:")).collect();
+    assert!(
+        console
+            .contains("] pivot_root refused (initramfs?): moved over / and chrooted /srv/root\n"),
+        "{console}"
+    );
+    let out: Vec<&str> = console
+        .lines()
+        .filter(|l| !l.starts_with("nsinit:"))
+        .collect();
     let at = out.iter().position(|l| l.starts_with("bin")).unwrap();
-    let words: Vec<&str> = out[at..at + 5].iter().flat_map(|l| l.split_whitespace()).collect();
-    assert_eq!(words, ["bin", "etc", "proc", "bin", "etc", "proc", "2", "2", "0"], "{console}");
+    let words: Vec<&str> = out[at..at + 5]
+        .iter()
+        .flat_map(|l| l.split_whitespace())
+        .collect();
+    assert_eq!(
+        words,
+        ["bin", "etc", "proc", "bin", "etc", "proc", "2", "2", "0"],
+        "{console}"
+    );
 }
 
 #[test]
@@ -185,7 +302,10 @@ fn sigterm_to_pid1_shuts_down_gracefully() {
     let (status, console) = boot(&["/bin/sh", "-c", script]);
     assert_eq!(status, 0, "{console}");
     assert!(console.contains("payload got TERM\n"), "{console}");
-    assert_eq!(last_line(&console), "nsinit: payload exited with status 0; powering off");
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload exited with status 0; powering off"
+    );
 }
 
 #[test]
@@ -194,7 +314,10 @@ fn ctrl_alt_del_from_the_monitor_shuts_down_gracefully() {
     let sock = std::env::temp_dir().join(format!("nsinit-monitor-{}.sock", std::process::id()));
     let script = r#"trap 'echo payload got TERM; exit 0' TERM; echo ready; while :; do sleep 10 & wait $!; done"#;
     let mut child = qemu(&["/bin/sh", "-c", script])
-        .env("QEMU_OPTS", format!("-monitor unix:{},server=on,wait=off", sock.display()))
+        .env(
+            "QEMU_OPTS",
+            format!("-monitor unix:{},server=on,wait=off", sock.display()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -225,7 +348,11 @@ fn ctrl_alt_del_from_the_monitor_shuts_down_gracefully() {
 fn defaults_file_gives_a_shell_in_a_container() {
     // No arguments: nsinit reads /etc/nsinit/args in the image (image/args).
     // Type only once the shell prompts: its line editor flushes input.
-    let mut child = qemu(&[]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut child = qemu(&[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut out = child.stdout.take().unwrap();
     let mut console = Vec::new();
     let mut buf = [0u8; 4096];
@@ -242,7 +369,10 @@ fn defaults_file_gives_a_shell_in_a_container() {
     let console = String::from_utf8_lossy(&console).replace("\r\n", "\n");
     assert!(!console.contains("Kernel panic"), "{console}");
     assert_eq!(status, 7, "{console}");
-    assert!(console.contains("host=nsinit uid=0 pid=1 map= 0 0 1\n"), "{console}");
+    assert!(
+        console.contains("host=nsinit uid=0 pid=1 map= 0 0 1\n"),
+        "{console}"
+    );
 }
 
 #[test]
@@ -251,7 +381,10 @@ fn initramfs_is_reproducible() {
     let dir = std::env::temp_dir().join(format!("nsinit-cpio-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let list = Command::new(top().join("image/initramfs-list"))
-        .args([env!("CARGO_BIN_EXE_nsinit"), top().join("build/busybox/bin/busybox").to_str().unwrap()])
+        .args([
+            env!("CARGO_BIN_EXE_nsinit"),
+            top().join("build/busybox/bin/busybox").to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(list.status.success());
@@ -268,9 +401,19 @@ fn initramfs_is_reproducible() {
     let (a, b) = (build(&dir.join("a.cpio")), build(&dir.join("b.cpio")));
     assert!(a == b, "two builds differ");
     // The first entry, sorted, is bin/ (a directory owned by root, mtime 0).
-    assert!(a.starts_with(b"07070100000001000041ED0000000000000000000000020000000000000000"), "{:?}", &a[..64]);
+    assert!(
+        a.starts_with(b"07070100000001000041ED0000000000000000000000020000000000000000"),
+        "{:?}",
+        &a[..64]
+    );
     let text = String::from_utf8_lossy(&a);
-    for name in ["init\0", "dev/console\0", "etc/nsinit/args\0", "bin/sh\0", "TRAILER!!!\0"] {
+    for name in [
+        "init\0",
+        "dev/console\0",
+        "etc/nsinit/args\0",
+        "bin/sh\0",
+        "TRAILER!!!\0",
+    ] {
         assert!(text.contains(name), "{name}");
     }
     std::fs::remove_dir_all(&dir).unwrap();

@@ -39,7 +39,8 @@ pub fn command(who: As, program: &str, args: &[&str]) -> Command {
         As::Root => Command::new(program),
         As::Nobody => {
             let mut c = Command::new("setpriv");
-            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(program);
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(program);
             c
         }
     };
@@ -62,12 +63,26 @@ pub fn stderr(o: &Output) -> String {
 /// Runs nsinit and insists it succeeded; returns its stdout.
 pub fn ok(who: As, args: &[&str]) -> String {
     let o = run(who, args);
-    assert_eq!(o.status.code(), Some(0), "nsinit {args:?} as {who:?}: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "nsinit {args:?} as {who:?}: {}",
+        stderr(&o)
+    );
     stdout(&o)
 }
 
 pub const NAMESPACES: [&str; 10] = [
-    "cgroup", "ipc", "mnt", "net", "pid", "pid_for_children", "time", "time_for_children", "user", "uts",
+    "cgroup",
+    "ipc",
+    "mnt",
+    "net",
+    "pid",
+    "pid_for_children",
+    "time",
+    "time_for_children",
+    "user",
+    "uts",
 ];
 
 /// This test process's namespaces (setpriv does not change them).
@@ -131,5 +146,8 @@ pub fn probe(who: As, flags: &[&str]) -> BTreeMap<String, String> {
 }
 
 pub fn overflow_id(kind: &str) -> String {
-    std::fs::read_to_string(format!("/proc/sys/kernel/overflow{kind}")).unwrap().trim().to_string()
+    std::fs::read_to_string(format!("/proc/sys/kernel/overflow{kind}"))
+        .unwrap()
+        .trim()
+        .to_string()
 }
