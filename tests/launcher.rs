@@ -224,34 +224,26 @@ fn bare_names_are_found_in_path() {
     assert_eq!(stdout(&o), "x\n");
 }
 
+/// Runs `c` with `input` on its stdin; returns its stdout.
+fn fed(mut c: std::process::Command, input: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = c
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    stdout(&child.wait_with_output().unwrap())
+}
+
 #[test]
 fn default_program_is_shell_or_bin_sh() {
     let mut c = command(As::Root, nsinit(), &["-u"]);
-    c.env("SHELL", "/bin/cat")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"echoed by cat\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert_eq!(stdout(&o), "echoed by cat\n");
+    c.env("SHELL", "/bin/cat");
+    assert_eq!(fed(c, b"echoed by cat\n"), "echoed by cat\n");
     let mut c = command(As::Root, nsinit(), &["-u"]);
-    c.env_remove("SHELL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"echo sh here $((6*7))\n")
-        .unwrap();
-    assert_eq!(stdout(&child.wait_with_output().unwrap()), "sh here 42\n");
+    c.env_remove("SHELL");
+    assert_eq!(fed(c, b"echo sh here $((6*7))\n"), "sh here 42\n");
 }
 
 #[test]
