@@ -232,6 +232,21 @@ fn finish(vm: bool, status: u8) -> ! {
     shutdown(&Spec::default(), &nobody, None, status)
 }
 
+/// Reaps whatever ends within `micros`, noting the payload's end in
+/// `status`; returns whether children are left when the time is up.
+fn reap_for(sup: &Supervisor, status: &mut Option<Exit>, micros: u64) -> bool {
+    let deadline = sys::monotonic_micros() + micros;
+    loop {
+        let reaped = sup.reap();
+        *status = status.or(reaped.payload);
+        let now = sys::monotonic_micros();
+        if reaped.none_left || now >= deadline {
+            return !reaped.none_left;
+        }
+        let _ = sys::sigtimedwait(sig_bit(k::SIGCHLD), Some((deadline - now).div_ceil(1000)));
+    }
+}
+
 /// TERM to everything, a grace period, KILL, reap until nothing is left,
 /// sync, one status line, the status to the VMM, then power off (or reboot).
 /// PID 1 must never return: the kernel panics when it exits. `not_run` is
@@ -239,33 +254,13 @@ fn finish(vm: bool, status: u8) -> ! {
 fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8) -> ! {
     report::debug("shutdown: SIGTERM to all", b"");
     let _ = sys::kill_all(k::SIGTERM);
-    let deadline = sys::monotonic_micros() + u64::from(spec.grace_secs) * 1_000_000;
-    let mut children_left = true;
-    while children_left {
-        let reaped = sup.reap();
-        status = status.or(reaped.payload);
-        children_left = !reaped.none_left;
-        let now = sys::monotonic_micros();
-        if !children_left || now >= deadline {
-            break;
-        }
-        let _ = sys::sigtimedwait(sig_bit(k::SIGCHLD), Some((deadline - now).div_ceil(1000)));
-    }
-    if children_left {
+    let grace = u64::from(spec.grace_secs) * 1_000_000;
+    if reap_for(sup, &mut status, grace) {
         report::debug("shutdown: SIGKILL to all", b"");
         let _ = sys::kill_all(k::SIGKILL);
         // SIGKILL cannot be caught, but a process stuck in the kernel can
         // still delay its end: give up waiting after a second.
-        let deadline = sys::monotonic_micros() + 1_000_000;
-        loop {
-            let reaped = sup.reap();
-            status = status.or(reaped.payload);
-            let now = sys::monotonic_micros();
-            if reaped.none_left || now >= deadline {
-                break;
-            }
-            let _ = sys::sigtimedwait(sig_bit(k::SIGCHLD), Some((deadline - now).div_ceil(1000)));
-        }
+        reap_for(sup, &mut status, 1_000_000);
     }
     rustix::fs::sync();
     report::debug("shutdown: synced", b"");
