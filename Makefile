@@ -9,6 +9,7 @@ MAX_SIZE := 32768
 # What the launcher tests run besides nsinit: the peers they compare with and
 # the probes they run inside.
 TEST_DEPS := unshare:util-linux setpriv:util-linux python3:python3-minimal grep:grep busybox:busybox-static \
+	bwrap:bubblewrap \
 	podman:podman runc:runc
 
 BUILD     := build

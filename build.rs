@@ -10,7 +10,7 @@ fn main() {
     let script = PathBuf::from(env::var_os("OUT_DIR").unwrap()).join("no-unwind-tables.ld");
     fs::write(
         &script,
-        "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n",
+        "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.comment) } } INSERT AFTER .text;\n",
     )
     .unwrap();
     let script = format!("-Wl,-T,{}", script.display());
@@ -26,6 +26,13 @@ fn main() {
         &script,
     ] {
         println!("cargo:rustc-link-arg-bins={arg}");
+    }
+    // Section headers serve only debuggers, nm and readelf -S (the loader
+    // reads program headers): kept only in a build that keeps its symbols,
+    // CARGO_PROFILE_RELEASE_STRIP=false, for profiling and size work.
+    println!("cargo:rerun-if-env-changed=CARGO_PROFILE_RELEASE_STRIP");
+    if env::var_os("CARGO_PROFILE_RELEASE_STRIP").is_none_or(|v| v != "false") {
+        println!("cargo:rustc-link-arg-bins=-Wl,-z,nosectionheader");
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -3,7 +3,7 @@
 //! and becomes the payload with execve.
 
 use crate::argv::{Argv, Env};
-use crate::report::{self, Failure, Object};
+use crate::report::{self, fail, fail_hint, fail_why, Failed};
 use crate::spec::{Namespaces, Propagation, Spec};
 use crate::supervise::{Ending, Supervisor, FORWARDED};
 use crate::sys;
@@ -15,23 +15,22 @@ use rustix::mount::MountPropagationFlags;
 
 /// Runs the child's steps and execs the payload; never returns.
 pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
-    let failure = match setup(spec, ready) {
+    let Failed(status) = match setup(spec, ready) {
         Ok(()) if spec.init => stay_as_init(spec, argv, env),
         Ok(()) => exec_payload(spec, argv, env),
-        Err(None) => sys::exit(i32::from(report::STATUS_SETUP)),
-        Err(Some(f)) => f,
+        Err(failed) => failed,
     };
-    failure.print();
-    sys::exit(i32::from(failure.status))
+    sys::exit(i32::from(status))
 }
 
-/// `Err(None)`: the parent failed or died and has said why (or cannot).
-fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> {
+/// Without the go byte the parent failed or died, and has said why (or
+/// cannot): the child leaves quietly.
+fn setup(spec: &Spec, ready: OwnedFd) -> Result<(), Failed> {
     if let Some(sig) = spec.kill_child {
         // SAFETY: the parser accepts only signal numbers 1-64.
         let sig = unsafe { rustix::process::Signal::from_raw_unchecked(sig as i32) };
         rustix::process::set_parent_process_death_signal(Some(sig))
-            .map_err(|e| Failure::errno("prctl", Object::Text(b"PR_SET_PDEATHSIG"), e))?;
+            .map_err(|e| fail("prctl", b"PR_SET_PDEATHSIG", e))?;
     }
     // One byte means "maps written, go on"; EOF without it means the parent
     // failed (and reported it) or died. Setting the death signal first and
@@ -39,7 +38,7 @@ fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> 
     let mut go = [0u8; 1];
     match rustix::io::read(&ready, &mut go) {
         Ok(1) => {}
-        _ => return Err(None),
+        _ => return Err(Failed(report::STATUS_SETUP)),
     }
     drop(ready);
     report::debug("child: go", b"");
@@ -48,35 +47,31 @@ fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> 
         enter_time_namespace(spec)?;
     }
     if let Some(name) = spec.hostname {
-        rustix::system::sethostname(name)
-            .map_err(|e| Failure::errno("sethostname", Object::Text(name), e))?;
+        rustix::system::sethostname(name).map_err(|e| fail("sethostname", name, e))?;
         report::debug("sethostname", name);
     }
     if let Some(name) = spec.domainname {
-        rustix::system::setdomainname(name)
-            .map_err(|e| Failure::errno("setdomainname", Object::Text(name), e))?;
+        rustix::system::setdomainname(name).map_err(|e| fail("setdomainname", name, e))?;
         report::debug("setdomainname", name);
     }
     if spec.namespaces.has(Namespaces::MOUNT) {
         set_propagation(spec.propagation)?;
     }
-    if let Some(root) = spec.root {
-        crate::mounts::enter_root(root, spec.mount_proc).map_err(|f| proc_hint(spec, f))?;
+    let new_root = spec.root.is_some() || !spec.mounts.is_empty();
+    if new_root {
+        crate::mounts::build_root(spec)?;
     }
     if let Some(dir) = spec.wd {
-        rustix::process::chdir(dir)
-            .map_err(|e| Failure::errno("chdir", Object::Text(dir.to_bytes()), e))?;
-        if spec.root.is_some() {
+        rustix::process::chdir(dir).map_err(|e| fail("chdir", dir.to_bytes(), e))?;
+        if new_root {
             crate::mounts::check_cwd_inside_root(dir)?;
         }
         report::debug("chdir", dir.to_bytes());
     }
-    if let (Some(target), None) = (spec.mount_proc, spec.root) {
+    if let (Some(target), false) = (spec.mount_proc, new_root) {
         crate::mounts::mount_proc(target).map_err(|e| {
-            proc_hint(
-                spec,
-                Failure::errno("mount proc", Object::Text(target.to_bytes()), e),
-            )
+            let hint = crate::mounts::proc_hint(spec.namespaces, e);
+            fail_hint("mount proc", target.to_bytes(), e, hint)
         })?;
         report::debug("mount proc", target.to_bytes());
     }
@@ -88,15 +83,20 @@ fn setup<'a>(spec: &'a Spec, ready: OwnedFd) -> Result<(), Option<Failure<'a>>> 
 /// makes one for our future children, we write its offsets, and setns moves
 /// this process itself into it: the payload keeps being the pid namespace's
 /// PID 1, and this works in an unprivileged user namespace too.
-fn enter_time_namespace<'a>(spec: &Spec) -> Result<(), Option<Failure<'a>>> {
+#[inline(never)]
+fn enter_time_namespace(spec: &Spec) -> Result<(), Failed> {
     let hint = "a time namespace needs CAP_SYS_ADMIN: add -U/-r or run as root";
     // SAFETY: rustix marks unshare unsafe for CLONE_FILES/CLONE_FS, which
     // can pull state from under other threads; NEWTIME only picks the time
     // namespace of future children, and this process has one thread.
     unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }.map_err(
         |e| {
-            Failure::errno("unshare", Object::Text(b"CLONE_NEWTIME"), e)
-                .hint_if(e == Errno::PERM, hint)
+            fail_hint(
+                "unshare",
+                b"CLONE_NEWTIME",
+                e,
+                if e == Errno::PERM { hint } else { "" },
+            )
         },
     )?;
     let mut text = report::Line::new();
@@ -110,26 +110,27 @@ fn enter_time_namespace<'a>(spec: &Spec) -> Result<(), Option<Failure<'a>>> {
     }
     if !text.as_bytes().is_empty() {
         let path = c"/proc/self/timens_offsets";
-        crate::launch::write_once(path, Object::Text(path.to_bytes()), text.as_bytes())?;
+        crate::launch::write_once(path, text.as_bytes())
+            .map_err(|(step, e)| fail(step, path.to_bytes(), e))?;
     }
     let ns = rustix::fs::open(
         c"/proc/self/ns/time_for_children",
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| Failure::errno("open", Object::Text(b"/proc/self/ns/time_for_children"), e))?;
+    .map_err(|e| fail("open", b"/proc/self/ns/time_for_children", e))?;
     rustix::thread::move_into_link_name_space(
         ns.as_fd(),
         Some(rustix::thread::LinkNameSpaceType::Time),
     )
-    .map_err(|e| Failure::errno("setns", Object::Text(b"time namespace"), e))?;
+    .map_err(|e| fail("setns", b"time namespace", e))?;
     report::debug("enter time namespace", text.as_bytes());
     Ok(())
 }
 
 /// As unshare(1) does by default: make every mount private (recursively),
 /// so nothing mounted inside shows up in the caller's namespace.
-fn set_propagation<'a>(p: Propagation) -> Result<(), Option<Failure<'a>>> {
+fn set_propagation(p: Propagation) -> Result<(), Failed> {
     let flags = match p {
         Propagation::Unchanged => return Ok(()),
         Propagation::Private => MountPropagationFlags::PRIVATE,
@@ -137,27 +138,15 @@ fn set_propagation<'a>(p: Propagation) -> Result<(), Option<Failure<'a>>> {
         Propagation::Shared => MountPropagationFlags::SHARED,
     };
     rustix::mount::mount_change(c"/", flags | MountPropagationFlags::REC)
-        .map_err(|e| Failure::errno("mount", Object::Text(b"--propagation /"), e))?;
+        .map_err(|e| fail("mount", b"--propagation /", e))?;
     report::debug("propagation of / set", b"");
     Ok(())
-}
-
-/// Why a proc mount was refused in a user namespace, where it is known.
-fn proc_hint<'a>(spec: &Spec, f: Failure<'a>) -> Failure<'a> {
-    let in_userns = spec.namespaces.has(Namespaces::USER);
-    if f.step != "mount proc" || f.cause != report::Cause::Errno(Errno::PERM) || !in_userns {
-        f
-    } else if !spec.namespaces.has(Namespaces::PID) {
-        f.hint("proc mounts in a user namespace only for a pid namespace it owns: add -p")
-    } else {
-        f.hint("the kernel finds the mount too revealing: a proc or sysfs with covered submounts")
-    }
 }
 
 /// `--init`: stay in the namespaces as the payload's parent (PID 1 with
 /// -p), reap whatever ends there, pass signals on, and leave with the
 /// payload's status, as tini does.
-fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
+fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failed {
     if rustix::process::getpid() != rustix::process::Pid::INIT {
         // Not PID 1 of a namespace: orphans come to us only as a subreaper.
         let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
@@ -170,10 +159,10 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     };
     // Already blocked by the parent before the clone; the payload unblocks.
     if let Err(e) = sys::sigprocmask(linux_raw_sys::general::SIG_BLOCK, sup.waited()) {
-        return Failure::errno("sigprocmask", Object::None, e);
+        return fail("sigprocmask", b"", e);
     }
     match sys::fork_with_flags(0) {
-        Err(e) => Failure::errno("fork", Object::Text(b"payload"), e),
+        Err(e) => fail("fork", b"payload", e),
         Ok(None) => exec_payload(spec, argv, env),
         Ok(Some(pid)) => {
             sup.payload = pid;
@@ -183,17 +172,17 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
             match sup.wait() {
                 Ok(Ending::Payload(exit)) => sys::exit(exit.status),
                 Ok(Ending::Stop(sig)) => sys::exit(128 + sig as i32),
-                Err(f) => f,
+                Err(failed) => failed,
             }
         }
     }
 }
 
 /// The last steps, then execve: session, fds, signals, the payload's argv.
-fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
+fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failed {
     if spec.new_session || spec.console_tty {
         if let Err(e) = rustix::process::setsid() {
-            return Failure::errno("setsid", Object::None, e);
+            return fail("setsid", b"", e);
         }
     }
     if spec.console_tty {
@@ -201,19 +190,19 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
         // SAFETY: fd 0 stays open for the life of the process.
         let stdin = unsafe { rustix::fd::BorrowedFd::borrow_raw(0) };
         if let Err(e) = rustix::process::ioctl_tiocsctty(stdin) {
-            Failure::errno("ioctl TIOCSCTTY", Object::Text(b"stdin"), e).print();
+            fail("ioctl TIOCSCTTY", b"stdin", e);
         }
     }
     // Inherited fds past stdio (and the --preserve-fds ones) must not reach
     // the payload: runc's CVE-2024-21626 escaped through one. CLOEXEC rather
     // than close: our own stderr stays usable to report an exec failure.
     if let Err(e) = cloexec_inherited(3 + spec.preserve_fds) {
-        return Failure::errno("close_range", Object::None, e);
+        return fail("close_range", b"", e);
     }
     // Last of all the ids: a switch away from uid 0 drops the capabilities
     // the steps above needed.
-    if let Err(f) = crate::identity::switch_ids(spec) {
-        return f;
+    if let Err(failed) = crate::identity::switch_ids(spec) {
+        return failed;
     }
     // Dispositions survive execve only when ignored (handlers are reset), so
     // this clears what the caller ignored (nohup, SIGPIPE in some shells);
@@ -248,7 +237,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failure<'static> {
     } else {
         match env_buf.build(env, &spec.env) {
             Ok(env) => env,
-            Err(reason) => return Failure::reason("setenv", Object::None, reason),
+            Err(reason) => return fail_why("setenv", b"", reason, ""),
         }
     };
     report::debug("exec", program.to_bytes());

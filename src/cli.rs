@@ -7,7 +7,9 @@
 
 use crate::argv::cstr_tail;
 use crate::idmap::{self, OwnId};
-use crate::spec::{EnvOp, Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT};
+use crate::spec::{
+    EnvOp, MountKind, MountOp, Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT,
+};
 use core::ffi::CStr;
 
 pub const USAGE: &str = "\
@@ -29,6 +31,11 @@ Inside:
   --propagation=private|slave|shared|unchanged   of / (default private)
   -R, --root=DIR          DIR becomes / (pivot_root; implies -m)
   -w, --wd, --chdir=DIR   working directory
+Mounts, in order, inside the new root (without -R on a fresh tmpfs; imply -m):
+  --bind, --ro-bind, --dev-bind SRC DST (-try forms skip a missing SRC)
+  --tmpfs DST  --proc DST  --dev DST  --mqueue DST  --dir DST
+  --symlink TARGET DST  --remount-ro DST
+  --size=BYTES, --perms=MODE   of the next --tmpfs (--perms: or --dir)
   --uid=UID, --gid=GID    switch to these mapped ids last
   --setenv KEY VALUE, --unsetenv=KEY, --clearenv   in order
   --monotonic=SECS, --boottime=SECS   clock offsets (imply -T)
@@ -106,6 +113,9 @@ enum Opt {
     SetEnv,
     UnsetEnv,
     ClearEnv,
+    Mount(MountKind),
+    Size,
+    Perms,
     Init,
     NewSession,
     Grace,
@@ -122,7 +132,19 @@ const fn ns(flag: u32) -> Opt {
     Opt::Ns(flag.trailing_zeros() as u8)
 }
 
-const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
+/// The options as one list; the macro splits it into a string of long names
+/// and a table of 4-byte rows (short name, value, meaning), which together
+/// take a third of the space of rows holding a `&str` each.
+macro_rules! options {
+    ($(($short:expr, $long:literal, $takes:ident, $opt:expr)),* $(,)?) => {
+        const LONG_NAMES: &str = concat!($($long, " "),*);
+        const OPTIONS: &[(u8, Takes, Opt)] = &[$(($short, $takes, $opt)),*];
+        // A name with a space in it would shift every name after it.
+        const _: () = assert!(count_spaces(LONG_NAMES) == OPTIONS.len());
+    };
+}
+
+options! {
     (b'U', "user", Nothing, ns(Namespaces::USER)),
     (b'p', "pid", Nothing, ns(Namespaces::PID)),
     (b'm', "mount", Nothing, ns(Namespaces::MOUNT)),
@@ -151,6 +173,21 @@ const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
     (0, "setenv", Pair, Opt::SetEnv),
     (0, "unsetenv", Value, Opt::UnsetEnv),
     (0, "clearenv", Nothing, Opt::ClearEnv),
+    (0, "bind", Pair, Opt::Mount(MountKind::Bind)),
+    (0, "bind-try", Pair, Opt::Mount(MountKind::Bind)),
+    (0, "ro-bind", Pair, Opt::Mount(MountKind::RoBind)),
+    (0, "ro-bind-try", Pair, Opt::Mount(MountKind::RoBind)),
+    (0, "dev-bind", Pair, Opt::Mount(MountKind::DevBind)),
+    (0, "dev-bind-try", Pair, Opt::Mount(MountKind::DevBind)),
+    (0, "tmpfs", Value, Opt::Mount(MountKind::Tmpfs)),
+    (0, "proc", Value, Opt::Mount(MountKind::Proc)),
+    (0, "dev", Value, Opt::Mount(MountKind::Dev)),
+    (0, "mqueue", Value, Opt::Mount(MountKind::Mqueue)),
+    (0, "dir", Value, Opt::Mount(MountKind::Dir)),
+    (0, "symlink", Pair, Opt::Mount(MountKind::Symlink)),
+    (0, "remount-ro", Value, Opt::Mount(MountKind::RemountRo)),
+    (0, "size", Value, Opt::Size),
+    (0, "perms", Value, Opt::Perms),
     (0, "monotonic", Value, Opt::Monotonic),
     (0, "boottime", Value, Opt::Boottime),
     (0, "kill-child", OptionalValue, Opt::KillChild),
@@ -163,7 +200,7 @@ const OPTIONS: &[(u8, &str, Takes, Opt)] = &[
     (b'v', "debug", Nothing, Opt::Debug),
     (b'h', "help", Nothing, Opt::Help),
     (b'V', "version", Nothing, Opt::Version),
-];
+}
 
 /// Signal names 1-31 in order, as kill -l prints them; one string rather
 /// than a table of 31 pointers (half a kilobyte in a 30 KB binary).
@@ -190,15 +227,26 @@ pub fn parse_signal(s: &[u8]) -> Option<u32> {
     Some(pos as u32 + 1)
 }
 
+const NEXT_OP: &str = "applies to a --tmpfs (--perms: or --dir) right after it";
+
+/// Digits in `radix` (up to 16), no sign, no prefix, no overflow.
+fn parse_radix(s: &[u8], radix: u32) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |n, &c| {
+        n.checked_mul(u64::from(radix))?
+            .checked_add(u64::from((c as char).to_digit(radix)?))
+    })
+}
+
 /// An x86 I/O port, hexadecimal with 0x or decimal, with room for the
 /// 4-byte write.
 fn parse_port(s: &[u8]) -> Option<u16> {
     let n = match s.strip_prefix(b"0x") {
-        Some(hex) if !hex.is_empty() && hex.len() <= 4 => hex
-            .iter()
-            .try_fold(0u32, |n, &c| Some(n * 16 + (c as char).to_digit(16)?))?,
+        Some(hex) if hex.len() <= 4 => parse_radix(hex, 16)?,
         Some(_) => return None,
-        None => idmap::parse_u32(s)?,
+        None => parse_radix(s, 10)?,
     };
     u16::try_from(n).ok().filter(|&p| p <= 0xfffc)
 }
@@ -209,13 +257,31 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
         Some((b'+', rest)) => (false, rest),
         _ => (false, s),
     };
-    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
+    let n = parse_radix(digits, 10)?;
+    if neg {
+        0i64.checked_sub_unsigned(n)
+    } else {
+        i64::try_from(n).ok()
     }
-    let n = digits
-        .iter()
-        .fold(0i128, |n, &c| n * 10 + i128::from(c - b'0'));
-    i64::try_from(if neg { -n } else { n }).ok()
+}
+
+const fn count_spaces(s: &str) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < s.len() {
+        n += (s.as_bytes()[i] == b' ') as usize;
+        i += 1;
+    }
+    n
+}
+
+/// The option with this long name, or else with this short name.
+fn find(long: &[u8], short: u8) -> Option<(&'static str, Takes, Opt)> {
+    let matches = |(name, row): &(&str, &(u8, Takes, Opt))| match short {
+        0 => name.as_bytes() == long,
+        _ => row.0 == short,
+    };
+    let (name, &(_, takes, opt)) = LONG_NAMES.split(' ').zip(OPTIONS).find(matches)?;
+    Some((name, takes, opt))
 }
 
 /// Parses the whole command line (`args[0]` is nsinit's own name) into
@@ -229,6 +295,9 @@ where
     let mut p = Parser {
         spec,
         needs_deny: None,
+        next_size: 0,
+        next_mode: 0o755,
+        pending: None,
     };
     let mut words = args.into_iter().enumerate().skip(1);
     while let Some((index, word)) = words.next() {
@@ -242,10 +311,7 @@ where
                 None => (long, None),
             };
             let err = |reason| UsageError { arg: bytes, reason };
-            let &(_, _, takes, opt) = OPTIONS
-                .iter()
-                .find(|o| o.1.as_bytes() == name)
-                .ok_or(err("unknown option"))?;
+            let (name, takes, opt) = find(name, 0).ok_or(err("unknown option"))?;
             let mut next = || words.next().map(|(_, w)| w).ok_or(err("needs a value"));
             let value = match (takes, inline) {
                 (Nothing, Some(_)) => return Err(err("takes no value")),
@@ -253,7 +319,7 @@ where
                 (_, inline) => inline,
             };
             let second = if takes == Pair { Some(next()?) } else { None };
-            if let Some(done) = p.apply(opt, value, second, bytes)? {
+            if let Some(done) = p.apply(opt, name, value, second, bytes)? {
                 return Ok(done);
             }
         } else if bytes.len() > 1 && bytes[0] == b'-' {
@@ -263,10 +329,7 @@ where
             while at < bytes.len() {
                 let short = bytes[at];
                 let err = |reason| UsageError { arg: bytes, reason };
-                let &(_, _, takes, opt) = OPTIONS
-                    .iter()
-                    .find(|o| o.0 == short)
-                    .ok_or(err("unknown option"))?;
+                let (name, takes, opt) = find(b"", short).ok_or(err("unknown option"))?;
                 at += 1;
                 let value = if takes == Value {
                     let v = if at < bytes.len() {
@@ -279,7 +342,7 @@ where
                 } else {
                     None
                 };
-                if let Some(done) = p.apply(opt, value, None, bytes)? {
+                if let Some(done) = p.apply(opt, name, value, None, bytes)? {
                     return Ok(done);
                 }
             }
@@ -295,6 +358,11 @@ struct Parser<'s, 'a> {
     spec: &'s mut Spec<'a>,
     /// -r, -c and --map-group need setgroups denied (unshare's rule).
     needs_deny: Option<&'a [u8]>,
+    /// `--size` and `--perms` waiting for the operation they apply to
+    /// (`pending`: the last of them, for the error if none comes).
+    next_size: u64,
+    next_mode: u16,
+    pending: Option<&'a [u8]>,
 }
 
 impl<'a> Parser<'_, 'a> {
@@ -302,6 +370,7 @@ impl<'a> Parser<'_, 'a> {
     fn apply(
         &mut self,
         opt: Opt,
+        name: &'static str,
         value: Option<&'a CStr>,
         second: Option<&'a CStr>,
         arg: &'a [u8],
@@ -437,6 +506,50 @@ impl<'a> Parser<'_, 'a> {
                     .push(op)
                     .map_err(|_| err("more than 64 environment changes"))?;
             }
+            Opt::Mount(kind) => {
+                let (src, dst) = match (value, second) {
+                    (Some(src), Some(dst)) => (src, dst),
+                    _ => (c"", value.unwrap_or(c"")),
+                };
+                if dst.is_empty() || (src.is_empty() && kind == MountKind::Symlink) {
+                    return Err(err("needs a path"));
+                }
+                let takes_mode = matches!(kind, MountKind::Tmpfs | MountKind::Dir);
+                if let Some(arg) = self.pending.take() {
+                    if !takes_mode || (self.next_size != 0 && kind == MountKind::Dir) {
+                        return Err(UsageError {
+                            arg,
+                            reason: NEXT_OP,
+                        });
+                    }
+                }
+                let op = MountOp {
+                    kind,
+                    name,
+                    src,
+                    dst,
+                    optional: name.ends_with("-try"),
+                    mode: core::mem::replace(&mut self.next_mode, 0o755),
+                    size: core::mem::take(&mut self.next_size),
+                };
+                s.mounts
+                    .push(op)
+                    .map_err(|_| err("more than 128 mount operations"))?;
+                *ns |= Namespaces::MOUNT;
+            }
+            Opt::Size | Opt::Perms => {
+                let size = matches!(opt, Opt::Size);
+                let n = parse_radix(v, if size { 10 } else { 8 });
+                if size {
+                    self.next_size = n
+                        .filter(|&n| n > 0)
+                        .ok_or(err("expected a size in bytes"))?;
+                } else {
+                    let mode = n.filter(|&n| n <= 0o7777);
+                    self.next_mode = mode.ok_or(err("expected an octal mode such as 0755"))? as u16;
+                }
+                self.pending = Some(arg);
+            }
             Opt::Init => s.init = true,
             Opt::NewSession => s.new_session = true,
             Opt::Grace => {
@@ -460,7 +573,19 @@ impl<'a> Parser<'_, 'a> {
     }
 
     fn finish(self) -> Result<Command, UsageError<'a>> {
+        if let Some(arg) = self.pending {
+            return Err(UsageError {
+                arg,
+                reason: NEXT_OP,
+            });
+        }
         let s = self.spec;
+        // The kernel allows a proc mount in a user namespace only for a pid
+        // namespace that user namespace owns.
+        if s.namespaces.has(Namespaces::USER) && s.mounts.iter().any(|m| m.kind == MountKind::Proc)
+        {
+            s.namespaces.0 |= Namespaces::PID;
+        }
         if let Some(arg) = self.needs_deny {
             if s.setgroups == Some(SetGroups::Allow) {
                 return Err(UsageError {
@@ -789,5 +914,94 @@ mod tests {
             (signal_name(1), signal_name(31), signal_name(34)),
             (&b"HUP"[..], &b"SYS"[..], &b"(realtime)"[..])
         );
+    }
+
+    #[test]
+    fn mount_operations_keep_their_order_and_modifiers() {
+        let s = spec(&[
+            "--ro-bind-try",
+            "/a",
+            "/b",
+            "--size=4096",
+            "--perms",
+            "700",
+            "--tmpfs",
+            "/t",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--dir",
+            "/d",
+            "sh",
+        ]);
+        let ops: Vec<_> = s
+            .mounts
+            .iter()
+            .map(|m| (m.kind, m.name, m.src, m.dst, m.optional, m.mode, m.size))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                (
+                    MountKind::RoBind,
+                    "ro-bind-try",
+                    c"/a",
+                    c"/b",
+                    true,
+                    0o755,
+                    0
+                ),
+                (MountKind::Tmpfs, "tmpfs", c"", c"/t", false, 0o700, 4096),
+                (
+                    MountKind::Symlink,
+                    "symlink",
+                    c"usr/bin",
+                    c"/bin",
+                    false,
+                    0o755,
+                    0
+                ),
+                (MountKind::Dir, "dir", c"", c"/d", false, 0o755, 0),
+            ]
+        );
+        assert_eq!(s.namespaces.0, Namespaces::MOUNT);
+        assert_eq!(s.program, Some(14));
+        // proc in a user namespace needs a pid namespace it owns.
+        let with_user = spec(&["-r", "--proc", "/proc"]).namespaces;
+        assert!(with_user.has(Namespaces::PID));
+        assert!(!spec(&["--proc", "/proc"]).namespaces.has(Namespaces::PID));
+    }
+
+    #[test]
+    fn mount_operation_errors() {
+        let next = "applies to a --tmpfs (--perms: or --dir) right after it";
+        for (words, want) in [
+            (&["--bind", "/a"][..], ("--bind", "needs a value")),
+            (&["--tmpfs="], ("--tmpfs=", "needs a path")),
+            (
+                &["--size", "0", "--tmpfs", "/t"],
+                ("--size", "expected a size in bytes"),
+            ),
+            (&["--size", "1k"], ("--size", "expected a size in bytes")),
+            (
+                &["--perms", "0800"],
+                ("--perms", "expected an octal mode such as 0755"),
+            ),
+            (
+                &["--perms", "17777"],
+                ("--perms", "expected an octal mode such as 0755"),
+            ),
+            (
+                &["--perms", "0700", "--bind", "/a", "/b"],
+                ("--perms", next),
+            ),
+            (&["--size", "10", "--dir", "/d"], ("--size", next)),
+            (&["--perms", "0700"], ("--perms", next)),
+        ] {
+            assert_eq!(run(words), Err((want.0.to_string(), want.1)), "{words:?}");
+        }
+        let many: Vec<String> = (0..129).map(|i| format!("--dir=/d{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(run(&refs).unwrap_err().1, "more than 128 mount operations");
     }
 }

@@ -3,7 +3,7 @@
 //! cannot be run.
 
 use crate::argv::Env;
-use crate::report::{Failure, Object, STATUS_NOT_EXECUTABLE, STATUS_NOT_FOUND};
+use crate::report::{fail_hint, Failed, STATUS_NOT_EXECUTABLE, STATUS_NOT_FOUND};
 use core::ffi::CStr;
 use rustix::io::Errno;
 
@@ -15,7 +15,7 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 /// without '/' is looked up in PATH the way execvp(3) does: a directory that
 /// does not have it is skipped, and EACCES is reported only if no later
 /// directory has a runnable one.
-pub fn exec(program: &'static CStr, argv: *const *const u8, env: Env) -> Failure<'static> {
+pub fn exec(program: &CStr, argv: *const *const u8, env: Env) -> Failed {
     let name = program.to_bytes();
     let errno = if name.contains(&b'/') || name.is_empty() {
         crate::sys::execve(program, argv, env.as_ptr())
@@ -27,12 +27,12 @@ pub fn exec(program: &'static CStr, argv: *const *const u8, env: Env) -> Failure
         Errno::NOENT | Errno::NOTDIR => STATUS_NOT_FOUND,
         _ => STATUS_NOT_EXECUTABLE,
     };
-    let mut failure = Failure::errno("exec", Object::Text(name), errno);
-    failure.status = status;
-    failure.hint_if(
-        errno == Errno::NOEXEC,
-        "not a binary this kernel runs, nor a script with #!",
-    )
+    let hint = match errno {
+        Errno::NOEXEC => "not a binary this kernel runs, nor a script with #!",
+        _ => "",
+    };
+    fail_hint("exec", name, errno, hint);
+    Failed(status)
 }
 
 fn search(name: &[u8], path: &[u8], argv: *const *const u8, env: Env) -> Errno {

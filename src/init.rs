@@ -8,7 +8,7 @@
 
 use crate::argv::{self, Argv, Env};
 use crate::cli::{self, Command};
-use crate::report::{self, Failure, Object, STATUS_SETUP};
+use crate::report::{self, fail, fail_why, Failed, STATUS_SETUP};
 use crate::spec::Spec;
 use crate::supervise::{self, Ending, Exit, Supervisor, FORWARDED};
 use crate::sys::{self, sig_bit, SigSet};
@@ -70,20 +70,14 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     ];
     let argv = match choose_args(kernel_argv, &mut text, &mut ptrs, &builtin) {
         Ok(argv) => argv,
-        Err(f) => {
-            f.print();
-            finish(vm, STATUS_SETUP)
-        }
+        Err(Failed(status)) => finish(vm, status),
     };
     let mut spec = Spec::default();
     match cli::parse(argv.iter(), &mut spec) {
         Ok(Command::Run) => {}
         Ok(Command::Help) => finish(vm, print_ok(cli::USAGE)),
         Ok(Command::Version) => finish(vm, print_ok(cli::VERSION)),
-        Err(e) => {
-            Failure::reason("option", Object::Text(e.arg), e.reason).print();
-            finish(vm, STATUS_SETUP)
-        }
+        Err(e) => finish(vm, fail_why("option", e.arg, e.reason, "").0),
     };
     report::set_debug(spec.debug);
     report::debug(
@@ -112,15 +106,14 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     };
     let mut status = None;
     match crate::launch::start(&spec, argv, env, sup.waited()) {
-        Err(f) => f.print(),
+        Err(_) => {}
         Ok(pid) => {
             sup.payload = pid;
             let ending = sup.wait();
             report::debug("init: payload wait over", b"");
             match ending {
                 Ok(Ending::Payload(exit)) => status = Some(exit),
-                Ok(Ending::Stop(_)) => {}
-                Err(f) => f.print(),
+                Ok(Ending::Stop(_)) | Err(_) => {}
             }
         }
     }
@@ -138,8 +131,8 @@ fn in_initial_pid_namespace() -> bool {
         let proc = crate::mounts::EARLY_MOUNTS
             .iter()
             .find(|m| m.target == c"/proc");
-        if let Some(Err(f)) = proc.map(crate::mounts::mount_missing) {
-            f.print();
+        if let Some(m) = proc {
+            let _ = crate::mounts::mount_missing(m);
         }
     }
     // Without /proc at all, only a kernel's PID 1 is left without one.
@@ -175,11 +168,11 @@ fn choose_args<'a>(
     text: &'a mut [u8; 4096],
     ptrs: &'a mut [*const u8; 64],
     builtin: &'a [*const u8; 5],
-) -> Result<Argv, Failure<'static>> {
+) -> Result<Argv, Failed> {
     if kernel.len() > 1 {
         return Ok(kernel);
     }
-    let object = Object::Text(DEFAULTS_FILE.to_bytes());
+    let object = DEFAULTS_FILE.to_bytes();
     let Ok(file) = rustix::fs::open(
         DEFAULTS_FILE,
         OFlags::RDONLY | OFlags::CLOEXEC,
@@ -194,17 +187,17 @@ fn choose_args<'a>(
         // Keep the last byte for the NUL split_lines needs.
         let room = &mut text[len..4095];
         if room.is_empty() {
-            return Err(Failure::reason("read", object, "longer than 4095 bytes"));
+            return Err(fail_why("read", object, "longer than 4095 bytes", ""));
         }
         match rustix::io::read(&file, room) {
             Ok(0) => break,
             Ok(n) => len += n,
-            Err(e) => return Err(Failure::errno("read", object, e)),
+            Err(e) => return Err(fail("read", object, e)),
         }
     }
     text[len] = 0;
     let count = argv::split_lines(c"nsinit", &mut text[..=len], ptrs)
-        .map_err(|_| Failure::reason("read", object, "more than 62 arguments"))?;
+        .map_err(|_| fail_why("read", object, "more than 62 arguments", ""))?;
     report::debug("arguments from", DEFAULTS_FILE.to_bytes());
     // SAFETY: split_lines filled `count` pointers to NUL-terminated strings
     // in `text` and a NULL; both arrays live in init::main's frame, which
@@ -287,7 +280,7 @@ fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8
     if let Some(port) = spec.debug_exit {
         // QEMU exits at once with (value << 1) | 1.
         if let Err(e) = sys::write_io_port(port, code as u32) {
-            Failure::errno("outl", Object::Text(b"debug-exit port"), e).print();
+            fail("outl", b"debug-exit port", e);
         }
     }
     let cmd = if spec.reboot {
@@ -296,7 +289,7 @@ fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8
         RebootCommand::PowerOff
     };
     if let Err(e) = rustix::system::reboot(cmd) {
-        Failure::errno("reboot", Object::None, e).print();
+        fail("reboot", b"", e);
     }
     loop {
         let _ = sys::sigwaitinfo(!SYNC_FAULTS);

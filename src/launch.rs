@@ -5,7 +5,7 @@
 use crate::argv::{Argv, Env};
 use crate::cli::{self, Command};
 use crate::idmap::{IdMap, MapText};
-use crate::report::{self, Failure, Object, STATUS_SETUP};
+use crate::report::{self, fail, fail_hint, fail_why, Failed};
 use crate::spec::{Namespaces, Spec};
 use crate::supervise::{Ending, Supervisor, FORWARDED};
 use crate::sys;
@@ -22,12 +22,7 @@ pub fn main(argv: Argv, env: Env) -> i32 {
         Ok(Command::Run) => {}
         Ok(Command::Help) => return print_and_succeed(cli::USAGE),
         Ok(Command::Version) => return print_and_succeed(cli::VERSION),
-        Err(e) => {
-            Failure::reason("option", Object::Text(e.arg), e.reason)
-                .hint("see nsinit --help")
-                .print();
-            return i32::from(STATUS_SETUP);
-        }
+        Err(e) => return i32::from(fail_why("option", e.arg, e.reason, "see nsinit --help").0),
     };
     report::set_debug(spec.debug);
     report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
@@ -37,7 +32,7 @@ pub fn main(argv: Argv, env: Env) -> i32 {
         stop: 0,
         shares_group: !spec.new_session,
     };
-    let run = || -> Result<i32, Failure> {
+    let run = || -> Result<i32, Failed> {
         let waited = supervisor(0).waited();
         let child = start(&spec, argv, env, waited)?;
         match supervisor(child).wait()? {
@@ -45,10 +40,7 @@ pub fn main(argv: Argv, env: Env) -> i32 {
             Ending::Stop(sig) => Ok(128 + sig as i32),
         }
     };
-    run().unwrap_or_else(|f| {
-        f.print();
-        i32::from(f.status)
-    })
+    run().unwrap_or_else(|Failed(status)| i32::from(status))
 }
 
 fn print_and_succeed(text: &str) -> i32 {
@@ -60,12 +52,7 @@ fn print_and_succeed(text: &str) -> i32 {
 /// returns its pid. `waited` (the signals the caller will wait for) is
 /// blocked first, so nothing sent in between is lost; the child unblocks
 /// everything before exec.
-pub fn start<'a>(
-    spec: &'a Spec,
-    argv: Argv,
-    env: Env,
-    waited: sys::SigSet,
-) -> Result<u32, Failure<'a>> {
+pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u32, Failed> {
     // The maps are rendered before any process exists, so a bad one costs
     // nothing to undo.
     let (mut uid_text, mut gid_text) = (MapText::default(), MapText::default());
@@ -77,10 +64,9 @@ pub fn start<'a>(
     // A caller that ignores SIGCHLD would make the kernel reap our child
     // itself and send no SIGCHLD at all: we would wait forever.
     let _ = sys::set_default_action(k::SIGCHLD);
-    sys::sigprocmask(k::SIG_BLOCK, waited)
-        .map_err(|e| Failure::errno("sigprocmask", Object::None, e))?;
+    sys::sigprocmask(k::SIG_BLOCK, waited).map_err(|e| fail("sigprocmask", b"", e))?;
     let (ready_r, ready_w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-        .map_err(|e| Failure::errno("pipe", Object::None, e))?;
+        .map_err(|e| fail("pipe", b"", e))?;
 
     let flags = spec.namespaces.clone_flags();
     let child = match sys::fork_with_flags(flags) {
@@ -101,60 +87,52 @@ pub fn start<'a>(
     }
 
     if spec.namespaces.has(Namespaces::USER) {
-        if let Err(f) = write_maps(spec, child, (uid, gid), (&uid_text, &gid_text)) {
+        if let Err(failed) = write_maps(spec, child, (uid, gid), (&uid_text, &gid_text)) {
             // The child is still waiting for its go byte: it never ran a
             // thing of the payload's.
             crate::supervise::send(child, k::SIGKILL);
             let _ = rustix::process::waitpid(Pid::from_raw(child as i32), WaitOptions::empty());
-            return Err(f);
+            return Err(failed);
         }
     }
-    rustix::io::write(&ready_w, b"1")
-        .map_err(|e| Failure::errno("write", Object::Text(b"go byte"), e))?;
+    rustix::io::write(&ready_w, b"1").map_err(|e| fail("write", b"go byte", e))?;
     drop(ready_w);
     Ok(child)
 }
 
-fn render<'a>(
-    map: &IdMap,
-    caller: u32,
-    out: &mut MapText,
-    what: &'static str,
-) -> Result<(), Failure<'a>> {
+fn render(map: &IdMap, caller: u32, out: &mut MapText, what: &str) -> Result<(), Failed> {
     map.render(caller, out)
-        .map_err(|reason| Failure::reason("check", Object::Text(what.as_bytes()), reason))
+        .map_err(|reason| fail_why("check", what.as_bytes(), reason, ""))
 }
 
-fn clone_failure<'a>(ns: Namespaces, e: Errno) -> Failure<'a> {
+fn clone_failure(ns: Namespaces, e: Errno) -> Failed {
     let user = ns.has(Namespaces::USER);
     let hint = match e {
-        Errno::NOSPC if user => Some("user namespaces are disabled or used up: see sysctl user.max_user_namespaces"),
-        Errno::PERM if user => Some(
+        Errno::NOSPC if user => {
+            "user namespaces are disabled or used up: see sysctl user.max_user_namespaces"
+        }
+        Errno::PERM if user => {
             "unprivileged user namespaces are refused: see sysctl kernel.unprivileged_userns_clone \
-             and kernel.apparmor_restrict_unprivileged_userns",
-        ),
-        Errno::PERM => Some("new namespaces need CAP_SYS_ADMIN: run as root or add -U/-r"),
-        _ => None,
+             and kernel.apparmor_restrict_unprivileged_userns"
+        }
+        Errno::PERM => "new namespaces need CAP_SYS_ADMIN: run as root or add -U/-r",
+        _ => "",
     };
-    let f = Failure::errno("clone", Object::Text(b"new namespaces"), e);
-    match hint {
-        Some(h) => f.hint(h),
-        None => f,
-    }
+    fail_hint("clone", b"new namespaces", e, hint)
 }
 
 /// setgroups first: the kernel refuses "allow" once gid_map is written, and
 /// refuses an unprivileged gid_map unless setgroups is "deny"
 /// (CVE-2014-8989). Each file takes exactly one write.
-fn write_maps<'a>(
+fn write_maps(
     spec: &Spec,
     child: u32,
     ids: (u32, u32),
     texts: (&MapText, &MapText),
-) -> Result<(), Failure<'a>> {
+) -> Result<(), Failed> {
     let ((uid, gid), (uid_text, gid_text)) = (ids, texts);
     if let Some(sg) = spec.setgroups {
-        write_proc_file(child, "setgroups", sg.as_bytes())?;
+        write_proc_file(child, "setgroups", sg.as_bytes(), |_| "")?;
     }
     let files = [
         ("uid_map", uid_text, &spec.uid_map, uid),
@@ -164,18 +142,18 @@ fn write_maps<'a>(
         if map.is_empty() {
             continue;
         }
-        write_proc_file(child, file, text.as_bytes()).map_err(|f| {
+        write_proc_file(child, file, text.as_bytes(), |e| {
             let own_only = map.is_own_id_only(caller);
             let allowed = spec.setgroups != Some(crate::spec::SetGroups::Deny);
-            match f.cause {
-                report::Cause::Errno(Errno::PERM) if own_only && allowed && file == "gid_map" => {
-                    f.hint("an unprivileged gid map needs --setgroups=deny")
+            match e {
+                Errno::PERM if own_only && allowed && file == "gid_map" => {
+                    "an unprivileged gid map needs --setgroups=deny"
                 }
-                report::Cause::Errno(Errno::PERM) if !own_only => f.hint(
+                Errno::PERM if !own_only => {
                     "without CAP_SETUID/CAP_SETGID only your own id can be mapped: \
-                     run as root or use -r/-c/--map-user",
-                ),
-                _ => f,
+                     run as root or use -r/-c/--map-user"
+                }
+                _ => "",
             }
         })?;
         if report::debugging() {
@@ -188,32 +166,36 @@ fn write_maps<'a>(
     Ok(())
 }
 
-fn write_proc_file<'a>(pid: u32, file: &'static str, bytes: &[u8]) -> Result<(), Failure<'a>> {
+/// Writes `/proc/<pid>/<file>`; `hint` picks what to add to an error.
+fn write_proc_file(
+    pid: u32,
+    file: &str,
+    bytes: &[u8],
+    hint: impl Fn(Errno) -> &'static str,
+) -> Result<(), Failed> {
     let mut path = report::Line::new();
     path.push(b"/proc/")
         .num(u64::from(pid))
         .push(b"/")
         .push(file.as_bytes())
         .push(b"\0");
-    let object = Object::ProcFile(pid, file);
+    let path = path.as_bytes();
     // SAFETY: digits and a fixed name, then the one NUL at the end.
-    let path = unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(path.as_bytes()) };
-    write_once(path, object, bytes)
+    let cpath = unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(path) };
+    write_once(cpath, bytes)
+        .map_err(|(step, e)| fail_hint(step, &path[..path.len() - 1], e, hint(e)))
 }
 
 /// Writes `bytes` to `path` in one write(2), as the kernel's id-map,
 /// setgroups and timens_offsets files require; a short write is an error.
-pub fn write_once<'a>(
-    path: &core::ffi::CStr,
-    object: Object<'a>,
-    bytes: &[u8],
-) -> Result<(), Failure<'a>> {
+/// The error comes with the step that met it, "open" or "write".
+pub fn write_once(path: &core::ffi::CStr, bytes: &[u8]) -> Result<(), (&'static str, Errno)> {
     let fd: OwnedFd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| Failure::errno("open", object, e))?;
+        .map_err(|e| ("open", e))?;
     match rustix::io::write(&fd, bytes) {
         Ok(n) if n == bytes.len() => Ok(()),
-        Ok(_) => Err(Failure::errno("write", object, Errno::IO)),
-        Err(e) => Err(Failure::errno("write", object, e)),
+        Ok(_) => Err(("write", Errno::IO)),
+        Err(e) => Err(("write", e)),
     }
 }
 

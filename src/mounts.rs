@@ -2,11 +2,15 @@
 //! u-root's libinit does), mounted only where nothing is mounted yet; and
 //! the change of root into a directory.
 
-use crate::report::{self, Failure, Object};
+use crate::report::{self, fail, fail_hint, fail_why, Failed};
+use crate::spec::{MountKind, MountOp, Namespaces, Spec};
+use crate::sys;
 use core::ffi::CStr;
-use rustix::fs::{AtFlags, Mode, StatxAttributes, StatxFlags, CWD};
+use linux_raw_sys::general as k;
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fs::{AtFlags, Mode, OFlags, StatxAttributes, StatxFlags, CWD};
 use rustix::io::Errno;
-use rustix::mount::MountFlags;
+use rustix::mount::{mount, MountFlags};
 
 pub struct EarlyMount {
     pub fstype: &'static CStr,
@@ -15,7 +19,7 @@ pub struct EarlyMount {
     pub data: &'static CStr,
 }
 
-const NOSUID: MountFlags = MountFlags::NOSUID;
+const NOSUID_FLAG: MountFlags = MountFlags::NOSUID;
 const NODEV: MountFlags = MountFlags::NODEV;
 const NOEXEC: MountFlags = MountFlags::NOEXEC;
 
@@ -27,49 +31,49 @@ pub const EARLY_MOUNTS: [EarlyMount; 8] = [
     EarlyMount {
         fstype: c"devtmpfs",
         target: c"/dev",
-        flags: NOSUID,
+        flags: NOSUID_FLAG,
         data: c"mode=0755",
     },
     EarlyMount {
         fstype: c"devpts",
         target: c"/dev/pts",
-        flags: NOSUID.union(NOEXEC),
+        flags: NOSUID_FLAG.union(NOEXEC),
         data: c"newinstance,ptmxmode=0666,mode=0620,gid=5",
     },
     EarlyMount {
         fstype: c"tmpfs",
         target: c"/dev/shm",
-        flags: NOSUID.union(NODEV),
+        flags: NOSUID_FLAG.union(NODEV),
         data: c"mode=1777",
     },
     EarlyMount {
         fstype: c"proc",
         target: c"/proc",
-        flags: NOSUID.union(NODEV).union(NOEXEC),
+        flags: NOSUID_FLAG.union(NODEV).union(NOEXEC),
         data: c"",
     },
     EarlyMount {
         fstype: c"sysfs",
         target: c"/sys",
-        flags: NOSUID.union(NODEV).union(NOEXEC),
+        flags: NOSUID_FLAG.union(NODEV).union(NOEXEC),
         data: c"",
     },
     EarlyMount {
         fstype: c"cgroup2",
         target: c"/sys/fs/cgroup",
-        flags: NOSUID.union(NODEV).union(NOEXEC),
+        flags: NOSUID_FLAG.union(NODEV).union(NOEXEC),
         data: c"nsdelegate",
     },
     EarlyMount {
         fstype: c"tmpfs",
         target: c"/run",
-        flags: NOSUID.union(NODEV),
+        flags: NOSUID_FLAG.union(NODEV),
         data: c"mode=0755",
     },
     EarlyMount {
         fstype: c"tmpfs",
         target: c"/tmp",
-        flags: NOSUID.union(NODEV),
+        flags: NOSUID_FLAG.union(NODEV),
         data: c"mode=1777",
     },
 ];
@@ -78,30 +82,28 @@ pub const EARLY_MOUNTS: [EarlyMount; 8] = [
 /// reported and the boot goes on: a VM without /sys is still worth a shell.
 pub fn mount_early() {
     for m in &EARLY_MOUNTS {
-        if let Err(f) = mount_missing(m) {
-            f.print();
-        }
+        let _ = mount_missing(m);
     }
 }
 
 /// Mounts `m` unless something is mounted on its target already; EBUSY
 /// (a race with another mounter) counts as done.
-pub fn mount_missing(m: &EarlyMount) -> Result<(), Failure<'static>> {
+pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
     let target = m.target.to_bytes();
     match rustix::fs::mkdir(m.target, Mode::from_raw_mode(0o755)) {
         Ok(()) | Err(Errno::EXIST) => {}
-        Err(e) => return Err(Failure::errno("mkdir", Object::Text(target), e)),
+        Err(e) => return Err(fail("mkdir", target, e)),
     }
     if is_mount_point(m.target) {
         report::debug("already mounted", target);
         return Ok(());
     }
-    match rustix::mount::mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
+    match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
         Ok(()) | Err(Errno::BUSY) => {
             report::debug("mounted", target);
             Ok(())
         }
-        Err(e) => Err(Failure::errno("mount", Object::Text(target), e)),
+        Err(e) => Err(fail("mount", target, e)),
     }
 }
 
@@ -118,63 +120,405 @@ fn is_mount_point(path: &CStr) -> bool {
     }
 }
 
-/// Makes `dir` the root of this (new) mount namespace and the cwd `/`.
+/// The payload's root is assembled here, inside a scratch tmpfs.
+const NEW_ROOT: &[u8] = b"/newroot";
+
+/// `--dev`: the nodes bound from the caller's /dev (a user namespace may
+/// not mknod), then a private devpts, an empty shm directory and these
+/// links, as bubblewrap builds it.
+const DEV_NODES: [&CStr; 6] = [
+    c"/dev/null",
+    c"/dev/zero",
+    c"/dev/full",
+    c"/dev/random",
+    c"/dev/urandom",
+    c"/dev/tty",
+];
+const DEV_LINKS: [(&CStr, &[u8]); 5] = [
+    (c"/proc/self/fd", b"/fd"),
+    (c"/proc/self/fd/0", b"/stdin"),
+    (c"/proc/self/fd/1", b"/stdout"),
+    (c"/proc/self/fd/2", b"/stderr"),
+    (c"pts/ptmx", b"/ptmx"),
+];
+
+/// Under a `--proc`: the knobs of the whole machine, and the hardware.
+const PROC_COVERED: [&[u8]; 4] = [b"sys", b"sysrq-trigger", b"irq", b"bus"];
+
+/// Bind sources cloned before anything is mounted: the `-R` directory,
+/// every bind, six per `--dev`.
+const MAX_SOURCES: usize = 256;
+
+/// Builds the payload's root from `-R DIR` (or a fresh tmpfs) and the
+/// mount operations, and makes it `/`, with the cwd there.
 ///
-/// `dir` is bound onto itself (pivot_root wants a mount point), then
-/// pivot_root(".", ".") stacks the old root on top of the new one and a lazy
-/// unmount detaches it: nothing of the host is left to reach, not by "..",
-/// not by /proc/1/root. An initramfs root cannot be pivoted away (EINVAL):
-/// then, as switch_root does, the directory is moved over "/" and chrooted
-/// into, which a payload keeping CAP_SYS_CHROOT could climb out of.
-///
-/// A fresh proc (`proc`, a path inside the new root) is mounted before the
-/// old root goes: in a user namespace the kernel allows a proc mount only
-/// while a full proc is visible in the mount namespace ("mount too
-/// revealing"), and after the pivot none would be.
-pub fn enter_root<'a>(dir: &'a CStr, proc: Option<&'a CStr>) -> Result<(), Failure<'a>> {
-    use rustix::mount::{mount_bind_recursive, mount_move, unmount, UnmountFlags};
-    let object = Object::Text(dir.to_bytes());
-    let fail = |step, e| {
-        Failure::errno(step, object, e).hint_if(
-            e == Errno::INVAL,
-            "the root change needs / private or slave: drop --propagation=shared|unchanged",
-        )
+/// 1. Every bind source is cloned first (open_tree), while the caller's
+///    tree is still untouched, with its flags set on every submount at
+///    once (mount_setattr): read-only really is read-only all the way down.
+/// 2. A scratch tmpfs goes on top of `/` and becomes our root (chroot):
+///    the new root is its /newroot, so `--bind SRC /` stacks on a mount
+///    point like any other destination, and a destination cannot reach
+///    outside the scratch tmpfs, not by "..", not by an absolute symlink.
+/// 3. The operations run in order, then `--mount-proc`. A fresh proc must
+///    come before the old root goes: in a user namespace the kernel allows
+///    one only while a full proc is visible ("mount too revealing").
+/// 4. Back at the caller's root, pivot_root(".", ".") from /newroot stacks
+///    the old root on the new one and a lazy unmount detaches it, with the
+///    scratch tmpfs: nothing of the host is left to reach, not by
+///    /proc/1/root, not by a chroot escape. An initramfs root cannot be
+///    pivoted away (EINVAL): then, as switch_root does, the new root is
+///    moved over "/" and chrooted into, which a payload keeping
+///    CAP_SYS_CHROOT could climb out of.
+#[inline(never)]
+pub fn build_root(spec: &Spec) -> Result<(), Failed> {
+    let (kind, name) = match spec.root {
+        Some(_) => (MountKind::Root, "root"),
+        None => (MountKind::Tmpfs, "tmpfs"),
     };
-    mount_bind_recursive(dir, dir).map_err(|e| fail("bind root", e))?;
-    rustix::process::chdir(dir).map_err(|e| fail("chdir", e))?;
-    if let Some(target) = proc {
-        // Relative to the new root, which is our cwd now.
-        let skip = target.to_bytes().iter().take_while(|&&c| c == b'/').count();
-        let relative = crate::argv::cstr_tail(target, skip);
-        let relative = if relative.is_empty() { c"." } else { relative };
-        mount_proc(relative)
-            .map_err(|e| Failure::errno("mount proc", Object::Text(target.to_bytes()), e))?;
-        report::debug("mount proc", target.to_bytes());
+    let base_op = MountOp {
+        kind,
+        name,
+        src: spec.root.unwrap_or(c""),
+        dst: c"/",
+        optional: false,
+        mode: 0o755,
+        size: 0,
+    };
+    let proc_op = spec.mount_proc.map(|dst| MountOp {
+        kind: MountKind::Proc,
+        name: "mount-proc",
+        dst,
+        ..base_op
+    });
+    let lists = [
+        core::slice::from_ref(&base_op),
+        &spec.mounts,
+        proc_op.as_slice(),
+    ];
+
+    let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_SOURCES>::new();
+    for op in lists.iter().copied().flatten() {
+        let (paths, attr): (&[&CStr], u64) = match op.kind {
+            MountKind::Root => (&[op.src], 0),
+            MountKind::Bind => (&[op.src], NOSUID_NODEV),
+            MountKind::RoBind => (&[op.src], RDONLY_NOSUID_NODEV),
+            MountKind::DevBind => (&[op.src], NOSUID),
+            MountKind::Dev => (&DEV_NODES, NOSUID),
+            _ => (&[], 0),
+        };
+        for &path in paths {
+            let tree = match clone_tree(path, attr) {
+                Err(Errno::NOENT) if op.optional => None,
+                Err(e) => return Err(op_failed(spec, op, e)),
+                Ok(tree) => Some(tree),
+            };
+            if sources.push(tree).is_err() {
+                return Err(fail_why("mount", b"", "more than 256 bind sources", ""));
+            }
+        }
     }
+
+    let host = open_path(c"/").map_err(|e| fail("open", b"/", e))?;
+    scratch_root().map_err(|e| fail("mount", b"scratch tmpfs on /", e))?;
+    let mut sources = sources.into_iter();
+    for op in lists.iter().copied().flatten() {
+        apply(op, &mut sources).map_err(|e| op_failed(spec, op, e))?;
+        report::debug(op.name, op.dst.to_bytes());
+    }
+
+    let new_root = open_path(c"/newroot").map_err(|e| fail("open", NEW_ROOT, e))?;
+    rustix::process::fchdir(&host)
+        .and_then(|()| rustix::process::chroot(c"."))
+        .and_then(|()| rustix::process::fchdir(&new_root))
+        .map_err(|e| fail("chroot", b"/", e))?;
+    let dir = spec.root.map_or(&b"(tmpfs)"[..], CStr::to_bytes);
     match rustix::process::pivot_root(c".", c".") {
         Ok(()) => {
-            unmount(c".", UnmountFlags::DETACH).map_err(|e| fail("detach old root", e))?;
-            report::debug("pivot_root", dir.to_bytes());
+            // Stacked on the new root now: the old root, and on top of it
+            // the scratch tmpfs. Each unmount takes the topmost.
+            for _ in 0..2 {
+                rustix::mount::unmount(c".", rustix::mount::UnmountFlags::DETACH)
+                    .map_err(|e| fail("detach old root", dir, e))?;
+            }
+            report::debug("pivot_root", dir);
         }
-        Err(Errno::INVAL) => {
-            mount_move(c".", c"/").map_err(|e| fail("move root", e))?;
-            rustix::process::chroot(c".").map_err(|e| fail("chroot", e))?;
+        Err(Errno::INVAL) if !spec.propagation.may_share() => {
+            rustix::mount::mount_move(c".", c"/")
+                .and_then(|()| rustix::process::chroot(c"."))
+                .map_err(|e| fail("move root", dir, e))?;
             report::debug(
                 "pivot_root refused (initramfs?): moved over / and chrooted",
-                dir.to_bytes(),
+                dir,
             );
         }
-        Err(e) => return Err(fail("pivot_root", e)),
+        Err(e) => {
+            let hint =
+                "the root change needs / private or slave: drop --propagation=shared|unchanged";
+            return Err(fail_hint("pivot_root", dir, e, hint));
+        }
     }
-    rustix::process::chdir(c"/").map_err(|e| fail("chdir", e))
+    rustix::process::chdir(c"/").map_err(|e| fail("chdir", b"/", e))
+}
+
+const NOSUID_NODEV_FLAGS: MountFlags = NOSUID_FLAG.union(NODEV);
+const NOSUID: u64 = k::MOUNT_ATTR_NOSUID as u64;
+const NOSUID_NODEV: u64 = NOSUID | k::MOUNT_ATTR_NODEV as u64;
+const EMPTY_PATH_RECURSIVE: u32 = k::AT_EMPTY_PATH | k::AT_RECURSIVE;
+
+const RDONLY_NOSUID_NODEV: u64 = NOSUID_NODEV | k::MOUNT_ATTR_RDONLY as u64;
+
+/// A detached copy of the mounts at and under `path` (a bind mount not
+/// attached anywhere yet), with `attr` set on all of them.
+fn clone_tree(path: &CStr, attr: u64) -> Result<OwnedFd, Errno> {
+    use rustix::mount::OpenTreeFlags;
+    let flags = OpenTreeFlags::OPEN_TREE_CLONE
+        | OpenTreeFlags::OPEN_TREE_CLOEXEC
+        | OpenTreeFlags::AT_RECURSIVE;
+    let tree = rustix::mount::open_tree(CWD, path, flags)?;
+    if attr != 0 {
+        sys::mount_setattr(tree.as_raw_fd(), c"", EMPTY_PATH_RECURSIVE, attr)?;
+    }
+    Ok(tree)
+}
+
+fn open_path(path: &CStr) -> Result<OwnedFd, Errno> {
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::empty())
+}
+
+/// A fresh tmpfs (fsmount: a mount that no path names yet) put on top of
+/// `/`, and made our root. Lookups from the old root never cross a mount
+/// stacked on `/` itself, so the caller's tree reads the same until then.
+fn scratch_root() -> Result<(), Errno> {
+    use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags};
+    let fs = rustix::mount::fsopen(c"tmpfs", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    rustix::mount::fsconfig_create(&fs)?;
+    let attr = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV;
+    let base = rustix::mount::fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attr)?;
+    rustix::mount::move_mount(
+        &base,
+        c"",
+        CWD,
+        c"/",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
+    )?;
+    rustix::process::fchdir(&base)?;
+    rustix::process::chroot(c".")?;
+    rustix::fs::mkdir(c"/newroot", Mode::from_raw_mode(0o755))
+}
+
+/// One operation, inside the scratch root; `sources` yields the clones
+/// made for it in the same order.
+#[inline(never)]
+fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> Result<(), Errno> {
+    let mut dst = Path::join(NEW_ROOT, op.dst.to_bytes())?;
+    dst.make_parents()?;
+    let at = dst.as_cstr();
+    let leaf = || mkdir_leaf(at, op.mode);
+    match op.kind {
+        MountKind::Root | MountKind::Bind | MountKind::RoBind | MountKind::DevBind => {
+            match sources.next().flatten() {
+                Some(tree) => attach(tree, at),
+                None => Ok(()),
+            }
+        }
+        MountKind::Tmpfs => {
+            leaf()?;
+            let mut data = report::Line::new();
+            data.push(b"mode=0").push(&octal(op.mode));
+            if op.size != 0 {
+                data.push(b",size=").num(op.size);
+            }
+            data.push(b"\0");
+            // SAFETY: text and digits, then the one NUL at the end.
+            let data = unsafe { CStr::from_bytes_with_nul_unchecked(data.as_bytes()) };
+            mount(c"tmpfs", at, c"tmpfs", NOSUID_NODEV_FLAGS, data)
+        }
+        MountKind::Proc => {
+            leaf()?;
+            mount_proc(at)?;
+            // As bubblewrap does for --proc (not unshare for --mount-proc):
+            // what is writable of these is made read-only.
+            if op.name == "proc" {
+                for name in PROC_COVERED {
+                    let path = Path::join(at.to_bytes(), name)?;
+                    let path = path.as_cstr();
+                    match rustix::fs::access(path, rustix::fs::Access::WRITE_OK) {
+                        Err(Errno::ACCESS | Errno::NOENT | Errno::ROFS) => {}
+                        _ => attach(clone_tree(path, RDONLY_NOSUID_NODEV)?, path)?,
+                    }
+                }
+            }
+            Ok(())
+        }
+        MountKind::Mqueue => {
+            leaf().and_then(|()| mount(c"mqueue", at, c"mqueue", MountFlags::empty(), c""))
+        }
+        MountKind::Dir => {
+            leaf()?;
+            // mkdir(2) applies the umask; --perms means exactly these.
+            rustix::fs::chmod(at, Mode::from_raw_mode(op.mode.into()))
+        }
+        MountKind::Symlink => symlink(op.src, at),
+        MountKind::RemountRo => {
+            let attr = RDONLY_NOSUID_NODEV;
+            sys::mount_setattr(k::AT_FDCWD, at, 0, attr)
+        }
+        MountKind::Dev => {
+            leaf()?;
+            mount(c"tmpfs", at, c"tmpfs", NOSUID_NODEV_FLAGS, c"mode=0755")?;
+            for node in DEV_NODES {
+                let name = &node.to_bytes()[4..];
+                attach(
+                    sources.next().flatten().ok_or(Errno::NOENT)?,
+                    Path::join(at.to_bytes(), name)?.as_cstr(),
+                )?;
+            }
+            for (target, name) in DEV_LINKS {
+                symlink(target, Path::join(at.to_bytes(), name)?.as_cstr())?;
+            }
+            mkdir_leaf(Path::join(at.to_bytes(), b"/shm")?.as_cstr(), 0o755)?;
+            let pts = Path::join(at.to_bytes(), b"/pts")?;
+            mkdir_leaf(pts.as_cstr(), 0o755)?;
+            // No gid=5: the tty group need not be mapped in a user namespace.
+            let flags = MountFlags::NOSUID | MountFlags::NOEXEC;
+            mount(
+                c"devpts",
+                pts.as_cstr(),
+                c"devpts",
+                flags,
+                c"newinstance,ptmxmode=0666,mode=620",
+            )
+        }
+    }
+}
+/// A mount point for `tree`, a directory or a file like its root, and
+/// `tree` moved onto it.
+fn attach(tree: OwnedFd, at: &CStr) -> Result<(), Errno> {
+    use rustix::fs::FileType;
+    use rustix::mount::MoveMountFlags;
+    if FileType::from_raw_mode(rustix::fs::fstat(&tree)?.st_mode) == FileType::Directory {
+        mkdir_leaf(at, 0o755)?;
+    } else {
+        let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
+        // A file where a directory is: say so as mount(2) would.
+        rustix::fs::open(at, flags, Mode::from_raw_mode(0o644)).map_err(|e| match e {
+            Errno::ISDIR => Errno::NOTDIR,
+            e => e,
+        })?;
+    }
+    rustix::mount::move_mount(&tree, c"", CWD, at, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
+}
+
+/// An existing link to the same target is fine, as in bubblewrap.
+fn symlink(target: &CStr, at: &CStr) -> Result<(), Errno> {
+    match rustix::fs::symlink(target, at) {
+        Err(Errno::EXIST) => {
+            let mut buf = [0u8; 4096];
+            let n = rustix::fs::readlinkat_raw(CWD, at, &mut buf)?;
+            if buf[..n] == *target.to_bytes() {
+                Ok(())
+            } else {
+                Err(Errno::EXIST)
+            }
+        }
+        other => other,
+    }
+}
+
+fn mkdir_leaf(at: &CStr, mode: u16) -> Result<(), Errno> {
+    match rustix::fs::mkdir(at, Mode::from_raw_mode(mode.into())) {
+        Err(Errno::EXIST) => Ok(()),
+        other => other,
+    }
+}
+
+/// Four octal digits, as mount options want a mode.
+fn octal(mode: u16) -> [u8; 4] {
+    let digit = |shift: u16| b'0' + ((mode >> shift) & 7) as u8;
+    [digit(9), digit(6), digit(3), digit(0)]
+}
+
+/// `nsinit: mount --ro-bind SRC DST: <error>`: the operation as given.
+fn op_failed(spec: &Spec, op: &MountOp, e: Errno) -> Failed {
+    let mut what = report::Line::new();
+    // "--tmpfs DST", "--bind SRC DST", "--root DIR".
+    what.push(b"--").push(op.name.as_bytes());
+    if !op.src.is_empty() {
+        what.push(b" ").push(op.src.to_bytes());
+    }
+    if op.kind != MountKind::Root {
+        what.push(b" ").push(op.dst.to_bytes());
+    }
+    let hint = match e {
+        Errno::NOSYS => "needs Linux 5.12 or later (open_tree, mount_setattr)",
+        _ if op.kind == MountKind::Proc => proc_hint(spec.namespaces, e),
+        _ => "",
+    };
+    fail_hint("mount", what.as_bytes(), e, hint)
+}
+
+/// Why a proc mount was refused in a user namespace, where it is known.
+pub fn proc_hint(ns: Namespaces, e: Errno) -> &'static str {
+    if e != Errno::PERM || !ns.has(Namespaces::USER) {
+        ""
+    } else if !ns.has(Namespaces::PID) {
+        "proc mounts in a user namespace only for a pid namespace it owns: add -p"
+    } else {
+        "the kernel finds the mount too revealing: a proc or sysfs with covered submounts"
+    }
+}
+
+/// A path inside the new root, NUL-terminated, at most PATH_MAX bytes.
+struct Path {
+    bytes: [u8; 4096],
+    len: usize,
+}
+
+impl Path {
+    /// `dir` and `name` with a `/` between; `name` comes from a C string.
+    fn join(dir: &[u8], name: &[u8]) -> Result<Self, Errno> {
+        let mut p = Path {
+            bytes: [0; 4096],
+            len: dir.len() + 1 + name.len(),
+        };
+        if p.len >= p.bytes.len() {
+            return Err(Errno::NAMETOOLONG);
+        }
+        p.bytes[..dir.len()].copy_from_slice(dir);
+        p.bytes[dir.len()] = b'/';
+        p.bytes[dir.len() + 1..p.len].copy_from_slice(name);
+        Ok(p)
+    }
+
+    fn as_cstr(&self) -> &CStr {
+        // SAFETY: the parts hold no NUL (C strings and constants), and the
+        // zeroed buffer has one at `len`.
+        unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=self.len]) }
+    }
+
+    /// `mkdir -p` of every directory above the last component.
+    fn make_parents(&mut self) -> Result<(), Errno> {
+        for i in 1..self.len {
+            if self.bytes[i] == b'/' {
+                self.bytes[i] = 0;
+                // SAFETY: as in as_cstr, with the NUL just written at `i`.
+                let dir = unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=i]) };
+                let made = mkdir_leaf(dir, 0o755);
+                self.bytes[i] = b'/';
+                made?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// After a root change the working directory must lie inside the new root:
 /// runc's CVE-2024-21626 let a payload start in a host directory through a
 /// leaked fd (`-w /proc/self/fd/N`).
-pub fn check_cwd_inside_root<'a>(dir: &'a CStr) -> Result<(), Failure<'a>> {
+pub fn check_cwd_inside_root(dir: &CStr) -> Result<(), Failed> {
     let mut buf = [0u8; 256];
-    let inside = match crate::sys::getcwd(&mut buf) {
+    let inside = match sys::getcwd(&mut buf) {
         Ok(_) => buf[0] == b'/',
         Err(Errno::RANGE) => true,
         Err(_) => false,
@@ -182,17 +526,13 @@ pub fn check_cwd_inside_root<'a>(dir: &'a CStr) -> Result<(), Failure<'a>> {
     if inside {
         Ok(())
     } else {
-        Err(Failure::reason(
-            "chdir",
-            Object::Text(dir.to_bytes()),
-            "the directory is outside the new root",
-        )
-        .hint("see CVE-2024-21626"))
+        let why = "the directory is outside the new root";
+        Err(fail_why("chdir", dir.to_bytes(), why, "see CVE-2024-21626"))
     }
 }
 
 /// A fresh proc on `target`, with the flags unshare(1) uses.
 pub fn mount_proc(target: &CStr) -> Result<(), Errno> {
     let flags = MountFlags::NOSUID | MountFlags::NOEXEC | MountFlags::NODEV;
-    rustix::mount::mount(c"proc", target, c"proc", flags, None)
+    mount(c"proc", target, c"proc", flags, None)
 }

@@ -69,6 +69,54 @@ pub enum Propagation {
     Unchanged,
 }
 
+impl Propagation {
+    /// Whether `/` may stay shared, which pivot_root refuses.
+    pub fn may_share(self) -> bool {
+        matches!(self, Propagation::Shared | Propagation::Unchanged)
+    }
+}
+
+/// A mount operation in bubblewrap's vocabulary. Operations apply in
+/// command-line order, destinations inside the new root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MountKind {
+    /// The `-R` directory, bound as it is (internal: not an option).
+    Root,
+    /// `--bind`: nosuid and nodev on every submount, as bubblewrap does.
+    Bind,
+    /// `--ro-bind`: also read-only on every submount.
+    RoBind,
+    /// `--dev-bind`: device nodes keep working (nosuid only).
+    DevBind,
+    Tmpfs,
+    Proc,
+    /// A minimal /dev: see mounts.rs.
+    Dev,
+    Mqueue,
+    Dir,
+    Symlink,
+    RemountRo,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MountOp<'a> {
+    pub kind: MountKind,
+    /// The option as given (`ro-bind-try`), for error lines.
+    pub name: &'static str,
+    /// A bind's host source or a symlink's target; empty for the others.
+    pub src: &'a CStr,
+    pub dst: &'a CStr,
+    /// The `-try` forms: a missing source skips the operation.
+    pub optional: bool,
+    /// `--perms` for a tmpfs or a directory.
+    pub mode: u16,
+    /// `--size` of a tmpfs in bytes; 0 is the kernel's default (half of RAM).
+    pub size: u64,
+}
+
+/// How many mount operations one command line may hold.
+pub const MAX_MOUNT_OPS: usize = 128;
+
 /// Long enough for a shell or a database to flush under TCG emulation.
 pub const DEFAULT_GRACE_SECS: u32 = 3;
 
@@ -89,6 +137,8 @@ pub struct Spec<'a> {
     /// Where to mount a fresh /proc (after the root change).
     pub mount_proc: Option<&'a CStr>,
     pub root: Option<&'a CStr>,
+    /// Mount operations; without `root` they build a fresh root on a tmpfs.
+    pub mounts: heapless::Vec<MountOp<'a>, MAX_MOUNT_OPS>,
     pub wd: Option<&'a CStr>,
     /// Clock offsets of the new time namespace, in seconds.
     pub monotonic: i64,
@@ -137,6 +187,7 @@ impl Default for Spec<'_> {
             propagation: Propagation::Private,
             mount_proc: None,
             root: None,
+            mounts: heapless::Vec::new(),
             wd: None,
             monotonic: 0,
             boottime: 0,

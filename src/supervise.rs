@@ -4,7 +4,7 @@
 //! One loop on sigwaitinfo, no polling: SIGCHLDs coalesce, so each one means
 //! "reap until there is nothing left".
 
-use crate::report::{self, Failure, Object};
+use crate::report::{self, fail, Failed};
 use crate::sys::{self, sig_bit, SigSet};
 use linux_raw_sys::general as k;
 use rustix::io::Errno;
@@ -77,12 +77,12 @@ impl Supervisor {
         self.forward | self.stop | sig_bit(k::SIGCHLD)
     }
 
-    pub fn wait<'a>(&self) -> Result<Ending, Failure<'a>> {
+    pub fn wait(&self) -> Result<Ending, Failed> {
         loop {
             let info = match sys::sigwaitinfo(self.waited()) {
                 Ok(info) => info,
                 Err(Errno::INTR) => continue,
-                Err(e) => return Err(Failure::errno("sigwaitinfo", Object::None, e)),
+                Err(e) => return Err(fail("sigwaitinfo", b"", e)),
             };
             let bit = sig_bit(info.signo);
             if info.signo == k::SIGCHLD {

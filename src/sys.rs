@@ -1,7 +1,7 @@
 //! The few system calls rustix 1.x does not expose (its `runtime` module is
 //! private): process exit, fork-style clone3/clone, execve, the signal-mask
-//! and signal-wait calls, kill(-1), close_range, getcwd, an I/O port write
-//! and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
+//! and signal-wait calls, kill(-1), close_range, mount_setattr, getcwd, an
+//! I/O port write and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
 //! everything else goes through rustix.
 //!
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
@@ -22,19 +22,25 @@ pub const fn sig_bit(sig: u32) -> SigSet {
 }
 
 #[inline(always)]
-unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+unsafe fn syscall5(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize, a4: usize) -> isize {
     let ret: isize;
     // SAFETY: the x86_64 syscall ABI: number in rax, arguments in rdi, rsi,
-    // rdx, r10; the kernel clobbers rcx and r11. The caller vouches for the
-    // arguments of the particular call.
+    // rdx, r10, r8; the kernel clobbers rcx and r11. The caller vouches for
+    // the arguments of the particular call.
     unsafe {
         asm!("syscall",
             inlateout("rax") nr as isize => ret,
-            in("rdi") a0, in("rsi") a1, in("rdx") a2, in("r10") a3,
+            in("rdi") a0, in("rsi") a1, in("rdx") a2, in("r10") a3, in("r8") a4,
             lateout("rcx") _, lateout("r11") _,
             options(nostack));
     }
     ret
+}
+
+#[inline(always)]
+unsafe fn syscall4(nr: u32, a0: usize, a1: usize, a2: usize, a3: usize) -> isize {
+    // SAFETY: as syscall5; the kernel ignores r8 for these calls.
+    unsafe { syscall5(nr, a0, a1, a2, a3, 0) }
 }
 
 fn result(ret: isize) -> Result<usize, Errno> {
@@ -234,6 +240,32 @@ pub fn close_from(first: u32, cloexec: bool) -> Result<(), Errno> {
             u32::MAX as usize,
             flags,
             0,
+        )
+    };
+    result(ret).map(|_| ())
+}
+
+/// mount_setattr(2) (Linux 5.12+), only to set attributes (MOUNT_ATTR_*):
+/// unlike a MS_REMOUNT it can do a whole tree at once (AT_RECURSIVE), and
+/// it leaves alone what it is not asked to change, such as the flags a
+/// user namespace may not clear ("locked").
+pub fn mount_setattr(dir: i32, path: &CStr, at_flags: u32, set: u64) -> Result<(), Errno> {
+    let attr = k::mount_attr {
+        attr_set: set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: `path` is NUL-terminated and `attr` lives across the call,
+    // with its size passed along.
+    let ret = unsafe {
+        syscall5(
+            k::__NR_mount_setattr,
+            dir as usize,
+            path.as_ptr() as usize,
+            at_flags as usize,
+            &attr as *const _ as usize,
+            size_of::<k::mount_attr>(),
         )
     };
     result(ret).map(|_| ())

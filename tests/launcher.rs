@@ -289,7 +289,7 @@ fn bad_input_gives_125_and_one_line() {
         (As::Root, vec!["--preserve-fds=many", "true"], "expected a number of fds"),
         (As::Root, vec!["--propagation=sideways", "true"], "expected private, slave, shared or unchanged"),
         (As::Root, vec!["--map-users=0:0:1", "--map-user=5", "true"], "a range overlaps the caller's own mapped id"),
-        (As::Root, vec!["-R", "/nonexistent-root", "true"], "nsinit: bind root /nonexistent-root: No such file or directory (ENOENT)"),
+        (As::Root, vec!["-R", "/nonexistent-root", "true"], "nsinit: mount --root /nonexistent-root: No such file or directory (ENOENT)"),
         (As::Root, vec!["-w", "/nonexistent-dir", "true"], "nsinit: chdir /nonexistent-dir: No such file or directory (ENOENT)"),
         (As::Nobody, vec!["-u", "true"], "nsinit: clone new namespaces: Operation not permitted (EPERM); new namespaces need CAP_SYS_ADMIN"),
         (As::Nobody, vec!["--map-users=0:100000:65536", "true"], "only your own id can be mapped"),

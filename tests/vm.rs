@@ -295,6 +295,102 @@ fn root_directory_inside_the_initramfs() {
     );
 }
 
+/// The payload's lines between its own BEGIN and END markers.
+fn between_markers(console: &str) -> Vec<&str> {
+    let lines: Vec<&str> = console.lines().collect();
+    let begin = lines.iter().position(|l| *l == "BEGIN").expect(console);
+    let end = lines.iter().position(|l| *l == "END").expect(console);
+    lines[begin + 1..end].to_vec()
+}
+
+#[test]
+#[ignore = "boots a VM: run by make qemu-test"]
+fn root_directory_with_binds_inside_the_initramfs() {
+    // /srv/root has only busybox, sh and a passwd; the binds bring in the
+    // initramfs's /bin (every applet) and, read-only, its /etc.
+    let script = "echo BEGIN; ls /; ls /..; ls /bin | wc -l; wc -l < /etc/group; \
+        touch /etc/x 2>&1; awk '$5 !~ /^\\/proc\\// {print $5}' /proc/self/mountinfo; echo END";
+    let (status, console) = boot(&[
+        "-r",
+        "-p",
+        "-R",
+        "/srv/root",
+        "--ro-bind",
+        "/bin",
+        "/bin",
+        "--ro-bind",
+        "/etc",
+        "/etc",
+        "--tmpfs",
+        "/tmp",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(status, 0, "{console}");
+    let out = between_markers(&console);
+    let applets: usize = out[2].trim().parse().unwrap();
+    assert!(applets > 100, "{console}");
+    assert_eq!(
+        out[0].split_whitespace().collect::<Vec<_>>(),
+        ["bin", "dev", "etc", "proc", "tmp"]
+    );
+    assert_eq!(out[1], out[0], "/.. is / itself");
+    assert_eq!(out[3].trim(), "3", "the initramfs's /etc/group");
+    assert_eq!(out[4], "touch: /etc/x: Read-only file system");
+    assert_eq!(
+        out[5..],
+        [
+            "/",
+            "/bin",
+            "/etc",
+            "/tmp",
+            "/proc",
+            "/dev",
+            "/dev/null",
+            "/dev/zero",
+            "/dev/full",
+            "/dev/random",
+            "/dev/urandom",
+            "/dev/tty",
+            "/dev/pts"
+        ],
+        "{console}"
+    );
+}
+
+#[test]
+#[ignore = "boots a VM: run by make qemu-test"]
+fn a_fresh_root_inside_the_initramfs() {
+    let script = "echo BEGIN; ls /; ls /..; echo END";
+    let (status, console) = boot(&[
+        "--debug",
+        "-r",
+        "--ro-bind",
+        "/bin",
+        "/bin",
+        "--proc",
+        "/proc",
+        "/bin/sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(status, 0, "{console}");
+    assert!(
+        console.contains("] pivot_root refused (initramfs?): moved over / and chrooted (tmpfs)\n"),
+        "{console}"
+    );
+    assert_eq!(
+        between_markers(&console),
+        ["bin   proc", "bin   proc"],
+        "{console}"
+    );
+}
+
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn sigterm_to_pid1_shuts_down_gracefully() {

@@ -49,7 +49,22 @@ pub fn command(who: As, program: &str, args: &[&str]) -> Command {
 }
 
 pub fn run(who: As, args: &[&str]) -> Output {
-    command(who, nsinit(), args).output().unwrap()
+    output(&mut command(who, nsinit(), args))
+}
+
+/// Runs `c` to the end. Retries while the kernel says ETXTBSY: a thread
+/// that forked while another was still writing nsinit's copy holds the
+/// copy open for writing until its own exec.
+pub fn output(c: &mut Command) -> Output {
+    for _ in 0..100 {
+        match c.output() {
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            other => return other.unwrap(),
+        }
+    }
+    panic!("{c:?}: text file busy for a second");
 }
 
 pub fn stdout(o: &Output) -> String {

@@ -1,0 +1,345 @@
+//! Mount operations in bubblewrap's vocabulary: bubblewrap itself is the
+//! oracle for the mount table they build, and the kernel's answers (EROFS,
+//! ENOSPC, the device numbers, mountinfo) check the rest.
+
+mod common;
+
+use common::*;
+use std::os::unix::process::CommandExt;
+
+/// A sandbox built from the host's /usr, as bubblewrap's manual shows it.
+const USR_SANDBOX: &[&str] = &[
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--symlink",
+    "usr/bin",
+    "/bin",
+    "--symlink",
+    "usr/lib",
+    "/lib",
+    "--symlink",
+    "usr/lib64",
+    "/lib64",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+];
+
+/// Every operation, in an order where later ones build on earlier ones.
+const EVERY_OPERATION: &[&str] = &[
+    "--tmpfs",
+    "/tmp",
+    "--dir",
+    "/var/empty",
+    "--bind",
+    "/etc",
+    "/etc",
+    "--remount-ro",
+    "/etc",
+    "--ro-bind-try",
+    "/nonexistent",
+    "/nx",
+    "--dev-bind",
+    "/dev/null",
+    "/tmp/null",
+    "--mqueue",
+    "/dev/mqueue",
+    "--ro-bind",
+    "/sys",
+    "/sys",
+    "--size",
+    "65536",
+    "--perms",
+    "0700",
+    "--tmpfs",
+    "/run",
+];
+
+/// mountinfo as the issue compares it: mount point, file system type, ro
+/// or rw, and propagation, one line per mount, sorted (the two tools
+/// create mounts in a different order, so the ids differ).
+fn normalise(mountinfo: &str) -> Vec<String> {
+    let mut lines: Vec<String> = mountinfo
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let dash = f.iter().position(|&x| x == "-").unwrap();
+            let tags = &f[6..dash];
+            let propagation = if tags.iter().any(|t| t.starts_with("master:")) {
+                "slave"
+            } else if tags.iter().any(|t| t.starts_with("shared:")) {
+                "shared"
+            } else {
+                "private"
+            };
+            let ro = f[5].split(',').next().unwrap();
+            format!("{} {} {ro} {propagation}", f[4], f[dash + 1])
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn mountinfo_via(who: As, program: &str, args: &[&str]) -> Vec<String> {
+    let mut all = args.to_vec();
+    all.extend(["--", "/bin/cat", "/proc/self/mountinfo"]);
+    let o = output(&mut command(who, program, &all));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{program} {all:?}: {}",
+        stderr(&o)
+    );
+    normalise(&stdout(&o))
+}
+
+#[test]
+fn bubblewrap_builds_the_same_mount_table() {
+    for who in [As::Root, As::Nobody] {
+        // bubblewrap makes / a slave; the unprivileged runs need their own
+        // user, pid (for proc) and ipc (for mqueue) namespaces.
+        let (mut bwrap, mut ours) = (vec!["--unshare-pid"], vec!["-p", "--propagation=slave"]);
+        if who == As::Nobody {
+            bwrap.extend(["--unshare-user", "--unshare-ipc"]);
+            ours.extend(["-c", "-i"]);
+        }
+        for args in [&mut bwrap, &mut ours] {
+            args.extend(USR_SANDBOX);
+            args.extend(EVERY_OPERATION);
+        }
+        let want = mountinfo_via(who, "bwrap", &bwrap);
+        let got = mountinfo_via(who, nsinit(), &ours);
+        assert_eq!(got, want, "{who:?}");
+        // Not a comparison of two empty tables.
+        for line in [
+            "/ tmpfs rw",
+            "/usr ext4 ro",
+            "/etc ",
+            "/run tmpfs rw",
+            "/dev/pts devpts rw",
+        ] {
+            assert!(
+                got.iter().any(|l| l.starts_with(line)),
+                "{who:?}: {line} in {got:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_fresh_root_holds_only_what_was_asked_and_no_host_mount() {
+    let script =
+        "ls /; ls /..; ls /proc/1/root; [ -e /proc/self/fd/7 ] && echo fd7 || echo no-fd7; \
+        readlink /proc/self/cwd; cat /proc/self/mountinfo";
+    for who in [As::Root, As::Nobody] {
+        let host_dir = std::fs::File::open("/usr").unwrap();
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&host_dir);
+        let mut args = vec!["-r"];
+        args.extend(USR_SANDBOX);
+        args.extend(["--", "sh", "-c", script]);
+        let mut c = command(who, nsinit(), &args);
+        // SAFETY: dup2 is async-signal-safe; fd 7 stays open across exec.
+        unsafe {
+            c.pre_exec(move || {
+                libc::dup2(raw, 7);
+                Ok(())
+            });
+        }
+        let o = output(&mut c);
+        assert_eq!(o.status.code(), Some(0), "{who:?}: {}", stderr(&o));
+        let out = stdout(&o);
+        let listing = "bin\ndev\nlib\nlib64\nproc\nusr\n";
+        let (head, mountinfo) = out.split_at(out.find("/\n").unwrap() + 2);
+        assert_eq!(
+            head,
+            format!("{listing}{listing}{listing}no-fd7\n/\n"),
+            "{who:?}"
+        );
+        // Exactly the operations' mounts; /proc's read-only covers depend
+        // on what the caller may write, and are left out.
+        let mut points: Vec<&str> = mountinfo
+            .lines()
+            .map(|l| l.split(' ').nth(4).unwrap())
+            .filter(|p| !p.starts_with("/proc/"))
+            .collect();
+        points.sort();
+        assert_eq!(
+            points,
+            [
+                "/",
+                "/dev",
+                "/dev/full",
+                "/dev/null",
+                "/dev/pts",
+                "/dev/random",
+                "/dev/tty",
+                "/dev/urandom",
+                "/dev/zero",
+                "/proc",
+                "/usr",
+            ],
+            "{who:?}: {mountinfo}"
+        );
+    }
+}
+
+/// Runs `script` with python3 inside the /usr sandbox plus `extra`.
+fn python_in_sandbox(who: As, extra: &[&str], script: &str) -> String {
+    let mut args = vec!["-r"];
+    args.extend(USR_SANDBOX);
+    args.extend(extra);
+    args.extend(["--", "python3", "-c", script]);
+    ok(who, &args)
+}
+
+/// Prints "ok" or the errno name of creating each file.
+const TRY_WRITE: &str = r#"
+import errno, sys
+for path in sys.argv[1:]:
+    try:
+        open(path, "w").close()
+        print(path, "ok")
+    except OSError as e:
+        print(path, errno.errorcode[e.errno])
+"#;
+
+#[test]
+fn read_only_binds_refuse_writes_on_every_submount() {
+    // The host's /dev/shm is a tmpfs mounted inside /dev: a submount.
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(host
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/dev/shm")));
+    for who in [As::Root, As::Nobody] {
+        let extra = [
+            "--ro-bind",
+            "/dev",
+            "/ro",
+            "--bind",
+            "/dev",
+            "/rw",
+            "--tmpfs",
+            "/t",
+            "--remount-ro",
+            "/t",
+        ];
+        let script = format!(
+            "import sys; sys.argv[1:] = ['/ro/shm/nsinit-{0}', '/ro/nsinit-{0}', '/t/x', '/rw/shm/nsinit-{0}']\n{TRY_WRITE}",
+            std::process::id()
+        );
+        let out = python_in_sandbox(who, &extra, &script);
+        let id = std::process::id();
+        assert_eq!(
+            out,
+            format!(
+                "/ro/shm/nsinit-{id} EROFS\n/ro/nsinit-{id} EROFS\n/t/x EROFS\n/rw/shm/nsinit-{id} ok\n"
+            ),
+            "{who:?}"
+        );
+        // The writable bind really wrote to the host's /dev/shm.
+        std::fs::remove_file(format!("/dev/shm/nsinit-{id}")).unwrap();
+    }
+}
+
+#[test]
+fn dev_holds_exactly_the_listed_nodes() {
+    let script = r#"
+import os, stat
+print(" ".join(sorted(os.listdir("/dev"))))
+for n in ["null", "zero", "full", "random", "urandom", "tty"]:
+    st = os.stat("/dev/" + n)
+    print(n, stat.S_ISCHR(st.st_mode), os.major(st.st_rdev), os.minor(st.st_rdev))
+print(os.readlink("/dev/stdout"), os.readlink("/dev/ptmx"))
+leader, follower = os.openpty()
+print(os.ttyname(follower))
+print(open("/dev/zero", "rb").read(3), open("/dev/null").read())
+"#;
+    for who in [As::Root, As::Nobody] {
+        let out = python_in_sandbox(who, &[], script);
+        assert_eq!(
+            out,
+            "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero\n\
+             null True 1 3\nzero True 1 5\nfull True 1 7\nrandom True 1 8\n\
+             urandom True 1 9\ntty True 5 0\n/proc/self/fd/1 pts/ptmx\n/dev/pts/0\n\
+             b'\\x00\\x00\\x00' \n",
+            "{who:?}"
+        );
+    }
+}
+
+#[test]
+fn tmpfs_honours_size_and_perms() {
+    let script = r#"
+import os, errno
+print(oct(os.stat("/t").st_mode & 0o7777), oct(os.stat("/d").st_mode & 0o7777), oct(os.stat("/u").st_mode & 0o7777))
+for line in open("/proc/self/mountinfo"):
+    f = line.split()
+    if f[4] == "/t":
+        print(",".join(o for o in f[-1].split(",") if o.startswith(("size=", "mode="))))
+try:
+    with open("/t/big", "wb") as out:
+        out.write(b"x" * (2 << 20))
+    print("wrote 2 MiB")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"#;
+    for who in [As::Root, As::Nobody] {
+        let extra = [
+            "--size", "1048576", "--perms", "0700", "--tmpfs", "/t", "--perms", "1777", "--dir",
+            "/d", "--tmpfs", "/u",
+        ];
+        let out = python_in_sandbox(who, &extra, script);
+        assert_eq!(
+            out, "0o700 0o1777 0o755\nsize=1024k,mode=700\nENOSPC\n",
+            "{who:?}"
+        );
+    }
+}
+
+#[test]
+fn failing_operations_name_themselves_and_leave_nothing_behind() {
+    let before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--bind", "/nonexistent", "/x"],
+            "nsinit: mount --bind /nonexistent /x: No such file or directory (ENOENT)\n",
+        ),
+        (
+            &["--tmpfs", "/t", "--remount-ro", "/t/missing"],
+            "nsinit: mount --remount-ro /t/missing: No such file or directory (ENOENT)\n",
+        ),
+        (
+            &["--symlink", "a", "/l", "--symlink", "b", "/l"],
+            "nsinit: mount --symlink b /l: File exists (EEXIST)\n",
+        ),
+        (
+            &["--ro-bind", "/etc/hostname", "/f", "--tmpfs", "/f/x"],
+            "nsinit: mount --tmpfs /f/x: Not a directory (ENOTDIR)\n",
+        ),
+        (
+            &["-R", "/etc/hostname"],
+            "nsinit: mount --root /etc/hostname: Not a directory (ENOTDIR)\n",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut all = args.to_vec();
+        all.push("true");
+        let o = run(As::Root, &all);
+        assert_eq!(
+            (o.status.code(), stderr(&o).as_str()),
+            (Some(125), *want),
+            "{args:?}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
+        before
+    );
+    // A -try form skips what is missing and makes no mount point for it.
+    let mut skip = vec!["-r", "--ro-bind-try", "/nonexistent", "/x"];
+    skip.extend(USR_SANDBOX);
+    skip.extend(["ls", "/"]);
+    assert_eq!(ok(As::Nobody, &skip), "bin\ndev\nlib\nlib64\nproc\nusr\n");
+}
