@@ -14,45 +14,43 @@ use core::ffi::CStr;
 
 pub const USAGE: &str = "\
 Usage: nsinit [OPTIONS] [--] [PROGRAM [ARGS...]]
-Run PROGRAM ($SHELL or /bin/sh) in new namespaces, all in one clone.
-  -U, --user  -p, --pid  -m, --mount  -u, --uts  -i, --ipc  -n, --net
-  -C, --cgroup  -T, --time
-Maps (each implies -U):
+Runs PROGRAM ($SHELL, /bin/sh) in new namespaces, all made in one clone.
+  -U --user  -p --pid  -m --mount  -u --uts  -i --ipc  -n --net
+  -C --cgroup  -T --time
+Maps (imply -U):
   -r, --map-root-user     your uid/gid become 0 (and --setgroups=deny)
-  -c, --map-current-user  your uid/gid stay themselves (and deny)
-  --map-user=UID          your uid becomes UID
-  --map-group=GID         your gid becomes GID (and deny)
-  --map-users=IN:OUT:N    a range of uids (repeatable, root only;
-  --map-groups=IN:OUT:N   also unshare 2.38's OUT,IN,N), of gids
-  --setgroups=allow|deny  setgroups(2) in the user namespace
+  -c, --map-current-user  your uid/gid stay (and deny)
+  --map-user=UID, --map-group=GID (and deny)   what yours become
+  --map-users=IN:OUT:N, --map-groups=IN:OUT:N  ranges, as root (or OUT,IN,N)
+  --setgroups=allow|deny
 Inside:
-  --hostname=NAME, --domainname=NAME  (imply -u)
-  --mount-proc[=DIR]      a fresh proc on DIR, default /proc (implies -m)
-  --propagation=private|slave|shared|unchanged   of / (default private)
+  --hostname=NAME, --domainname=NAME (imply -u)
+  --mount-proc[=DIR]      a fresh proc on DIR (/proc; implies -m)
+  --propagation=private|slave|shared|unchanged   of / (private)
   -R, --root=DIR          DIR becomes / (pivot_root; implies -m)
   -w, --wd, --chdir=DIR   working directory
-Mounts, in order, inside the new root (without -R on a fresh tmpfs; imply -m):
-  --bind, --ro-bind, --dev-bind SRC DST (-try forms skip a missing SRC)
+  --uid=UID, --gid=GID    switch to these ids last
+  --setenv KEY VALUE, --unsetenv=KEY, --clearenv
+  --monotonic=SECS, --boottime=SECS   clock offsets (imply -T)
+Mounts, in order, in the new root (a tmpfs without -R; imply -m):
+  --bind, --ro-bind, --dev-bind SRC DST (-try forms: SRC may be missing)
   --tmpfs DST  --proc DST  --dev DST  --mqueue DST  --dir DST
   --symlink TARGET DST  --remount-ro DST
-  --size=BYTES, --perms=MODE   of the next --tmpfs (--perms: or --dir)
-  --uid=UID, --gid=GID    switch to these mapped ids last
-  --setenv KEY VALUE, --unsetenv=KEY, --clearenv   in order
-  --monotonic=SECS, --boottime=SECS   clock offsets (imply -T)
+  --size=BYTES --perms=MODE   for the next --tmpfs (--perms: or --dir)
 Process:
-  -f, --fork              accepted for unshare; nsinit always forks
+  -f, --fork              accepted; nsinit always forks
   --init                  stay as PROGRAM's parent: reap, forward, exit
   --new-session           setsid() for PROGRAM (no TIOCSTI)
   --kill-child[=SIGNAL]   PROGRAM gets SIGNAL (KILL) if nsinit dies
-  --preserve-fds=N        keep fds 3..3+N-1; the rest above 2 close
-  -v, --debug             each step with its CLOCK_MONOTONIC time in us
-  -h, --help, -V, --version
+  --preserve-fds=N        keep fds 3 to N+2 open
+  -v, --debug             each step, with CLOCK_MONOTONIC in us
+  -h, --help  -V, --version
 As PID 1 of a VM (options after -- on the kernel command line):
   --grace=SECS            from SIGTERM to SIGKILL at shutdown (3)
   --debug-exit[=PORT]     the status to QEMU's isa-debug-exit (0xf4)
-  --reboot                reboot, not power off (Firecracker)
-Exit: PROGRAM's status; 128+N for signal N; 127 not found; 126 not
-executable; 125 nsinit failed (one line on stderr says why).
+  --reboot                reboot, not power off
+Exit: PROGRAM's; 128+N for signal N; 127 not found; 126 not runnable;
+125 nsinit failed (one line on stderr says why).
 ";
 
 pub const VERSION: &str = concat!("nsinit ", env!("CARGO_PKG_VERSION"), "\n");
@@ -227,7 +225,7 @@ pub fn parse_signal(s: &[u8]) -> Option<u32> {
     Some(pos as u32 + 1)
 }
 
-const NEXT_OP: &str = "applies to a --tmpfs (--perms: or --dir) right after it";
+const NEXT_OP: &str = "--size and --perms apply to the next --tmpfs (--perms: or --dir)";
 
 /// Digits in `radix` (up to 16), no sign, no prefix, no overflow.
 fn parse_radix(s: &[u8], radix: u32) -> Option<u64> {
@@ -301,57 +299,26 @@ where
     };
     let mut words = args.into_iter().enumerate().skip(1);
     while let Some((index, word)) = words.next() {
-        let bytes = word.to_bytes();
-        if bytes == b"--" {
-            p.spec.program = words.next().map(|(i, _)| i);
-            break;
-        } else if let Some(long) = bytes.strip_prefix(b"--") {
-            let (name, inline) = match long.iter().position(|&c| c == b'=') {
-                Some(eq) => (&long[..eq], Some(cstr_tail(word, eq + 3))),
-                None => (long, None),
-            };
-            let err = |reason| UsageError { arg: bytes, reason };
-            let (name, takes, opt) = find(name, 0).ok_or(err("unknown option"))?;
-            let mut next = || words.next().map(|(_, w)| w).ok_or(err("needs a value"));
-            let value = match (takes, inline) {
-                (Nothing, Some(_)) => return Err(err("takes no value")),
-                (Value | Pair, None) => Some(next()?),
-                (_, inline) => inline,
-            };
-            let second = if takes == Pair { Some(next()?) } else { None };
-            if let Some(done) = p.apply(opt, name, value, second, bytes)? {
-                return Ok(done);
+        match p.word(index, word, &mut words) {
+            Ok(Step::Next) => {}
+            Ok(Step::Payload) => break,
+            Ok(Step::Done(command)) => return Ok(command),
+            Err(reason) => {
+                let arg = word.to_bytes();
+                return Err(UsageError { arg, reason });
             }
-        } else if bytes.len() > 1 && bytes[0] == b'-' {
-            // A cluster of short options; the first that takes a value takes
-            // the rest of the word, or the next word.
-            let mut at = 1;
-            while at < bytes.len() {
-                let short = bytes[at];
-                let err = |reason| UsageError { arg: bytes, reason };
-                let (name, takes, opt) = find(b"", short).ok_or(err("unknown option"))?;
-                at += 1;
-                let value = if takes == Value {
-                    let v = if at < bytes.len() {
-                        cstr_tail(word, at)
-                    } else {
-                        words.next().ok_or(err("needs a value"))?.1
-                    };
-                    at = bytes.len();
-                    Some(v)
-                } else {
-                    None
-                };
-                if let Some(done) = p.apply(opt, name, value, None, bytes)? {
-                    return Ok(done);
-                }
-            }
-        } else {
-            p.spec.program = Some(index);
-            break;
         }
     }
     p.finish()
+}
+
+/// What the parser does after a word.
+enum Step {
+    Next,
+    /// The payload's argv starts here (or there is none).
+    Payload,
+    /// --help or --version.
+    Done(Command),
 }
 
 struct Parser<'s, 'a> {
@@ -366,7 +333,60 @@ struct Parser<'s, 'a> {
 }
 
 impl<'a> Parser<'_, 'a> {
-    /// Applies one option; `Some(command)` ends parsing (--help, --version).
+    /// One word of the command line and the values it takes from `words`.
+    fn word(
+        &mut self,
+        index: usize,
+        word: &'a CStr,
+        words: &mut impl Iterator<Item = (usize, &'a CStr)>,
+    ) -> Result<Step, &'static str> {
+        let bytes = word.to_bytes();
+        let mut next = || words.next().map(|(_, w)| w).ok_or("needs a value");
+        if bytes == b"--" {
+            self.spec.program = next().ok().map(|_| index + 1);
+        } else if let Some(long) = bytes.strip_prefix(b"--") {
+            let (name, inline) = match long.iter().position(|&c| c == b'=') {
+                Some(eq) => (&long[..eq], Some(cstr_tail(word, eq + 3))),
+                None => (long, None),
+            };
+            let (name, takes, opt) = find(name, 0).ok_or("unknown option")?;
+            let value = match (takes, inline) {
+                (Nothing, Some(_)) => return Err("takes no value"),
+                (Value | Pair, None) => Some(next()?),
+                (_, inline) => inline,
+            };
+            let second = if takes == Pair { Some(next()?) } else { None };
+            return self.apply(opt, name, value, second, bytes);
+        } else if bytes.len() > 1 && bytes[0] == b'-' {
+            // A cluster of short options; the first that takes a value takes
+            // the rest of the word, or the next word.
+            let mut at = 1;
+            while at < bytes.len() {
+                let (name, takes, opt) = find(b"", bytes[at]).ok_or("unknown option")?;
+                at += 1;
+                let value = if takes == Value {
+                    let v = if at < bytes.len() {
+                        cstr_tail(word, at)
+                    } else {
+                        next()?
+                    };
+                    at = bytes.len();
+                    Some(v)
+                } else {
+                    None
+                };
+                if let Step::Done(command) = self.apply(opt, name, value, None, bytes)? {
+                    return Ok(Step::Done(command));
+                }
+            }
+            return Ok(Step::Next);
+        } else {
+            self.spec.program = Some(index);
+        }
+        Ok(Step::Payload)
+    }
+
+    /// Applies one option; `Step::Done` ends parsing (--help, --version).
     fn apply(
         &mut self,
         opt: Opt,
@@ -374,9 +394,8 @@ impl<'a> Parser<'_, 'a> {
         value: Option<&'a CStr>,
         second: Option<&'a CStr>,
         arg: &'a [u8],
-    ) -> Result<Option<Command>, UsageError<'a>> {
+    ) -> Result<Step, &'static str> {
         let v = value.map_or(&b""[..], CStr::to_bytes);
-        let err = |reason| UsageError { arg, reason };
         let s = &mut *self.spec;
         let ns = &mut s.namespaces.0;
         match opt {
@@ -396,7 +415,7 @@ impl<'a> Parser<'_, 'a> {
             Opt::MapUser | Opt::MapGroup => {
                 let id = idmap::parse_u32(v)
                     .filter(|&id| id != u32::MAX)
-                    .ok_or(err("expected a numeric id below 4294967295"))?;
+                    .ok_or("expected a numeric id below 4294967295")?;
                 if matches!(opt, Opt::MapUser) {
                     s.uid_map.own = Some(OwnId::Id(id));
                 } else {
@@ -411,20 +430,19 @@ impl<'a> Parser<'_, 'a> {
                 } else {
                     &mut s.gid_map
                 };
-                map.add_range(idmap::parse_range(v).map_err(err)?)
-                    .map_err(err)?;
+                map.add_range(idmap::parse_range(v)?)?;
                 *ns |= Namespaces::USER;
             }
             Opt::SetGroups => {
                 s.setgroups = Some(match v {
                     b"allow" => SetGroups::Allow,
                     b"deny" => SetGroups::Deny,
-                    _ => return Err(err("expected allow or deny")),
+                    _ => return Err("expected allow or deny"),
                 });
             }
             Opt::Hostname | Opt::Domainname => {
                 if v.len() > MAX_NAME {
-                    return Err(err("longer than 64 bytes (the kernel's limit)"));
+                    return Err("longer than 64 bytes (the kernel's limit)");
                 }
                 if matches!(opt, Opt::Hostname) {
                     s.hostname = Some(v);
@@ -443,12 +461,12 @@ impl<'a> Parser<'_, 'a> {
                     b"slave" => Propagation::Slave,
                     b"shared" => Propagation::Shared,
                     b"unchanged" => Propagation::Unchanged,
-                    _ => return Err(err("expected private, slave, shared or unchanged")),
+                    _ => return Err("expected private, slave, shared or unchanged"),
                 };
             }
             Opt::Root | Opt::Wd => {
                 if v.is_empty() {
-                    return Err(err("needs a directory"));
+                    return Err("needs a directory");
                 }
                 if matches!(opt, Opt::Root) {
                     s.root = value;
@@ -459,7 +477,7 @@ impl<'a> Parser<'_, 'a> {
                 }
             }
             Opt::Monotonic | Opt::Boottime => {
-                let secs = parse_i64(v).ok_or(err("expected whole seconds"))?;
+                let secs = parse_i64(v).ok_or("expected whole seconds")?;
                 if matches!(opt, Opt::Monotonic) {
                     s.monotonic = secs;
                 } else {
@@ -471,7 +489,7 @@ impl<'a> Parser<'_, 'a> {
                 let sig = match value {
                     None => 9,
                     Some(_) => {
-                        parse_signal(v).ok_or(err("expected a signal name or number 1-64"))?
+                        parse_signal(v).ok_or("expected a signal name or number 1-64")?
                     }
                 };
                 s.kill_child = Some(sig);
@@ -479,13 +497,13 @@ impl<'a> Parser<'_, 'a> {
             Opt::PreserveFds => {
                 let n = idmap::parse_u32(v)
                     .filter(|&n| n <= i32::MAX as u32 - 3)
-                    .ok_or(err("expected a number of fds"))?;
+                    .ok_or("expected a number of fds")?;
                 s.preserve_fds = n;
             }
             Opt::Uid | Opt::Gid => {
                 let id = idmap::parse_u32(v)
                     .filter(|&id| id != u32::MAX)
-                    .ok_or(err("expected a numeric id below 4294967295"))?;
+                    .ok_or("expected a numeric id below 4294967295")?;
                 if matches!(opt, Opt::Uid) {
                     s.uid = Some(id);
                 } else {
@@ -495,7 +513,7 @@ impl<'a> Parser<'_, 'a> {
             Opt::SetEnv | Opt::UnsetEnv | Opt::ClearEnv => {
                 let key = value.unwrap_or(c"");
                 if !matches!(opt, Opt::ClearEnv) && (v.is_empty() || v.contains(&b'=')) {
-                    return Err(err("expected a variable name without '='"));
+                    return Err("expected a variable name without '='");
                 }
                 let op = match (opt, second) {
                     (Opt::SetEnv, Some(val)) => EnvOp::Set(key, val),
@@ -504,7 +522,7 @@ impl<'a> Parser<'_, 'a> {
                 };
                 s.env
                     .push(op)
-                    .map_err(|_| err("more than 64 environment changes"))?;
+                    .map_err(|_| "more than 64 environment changes")?;
             }
             Opt::Mount(kind) => {
                 let (src, dst) = match (value, second) {
@@ -512,16 +530,13 @@ impl<'a> Parser<'_, 'a> {
                     _ => (c"", value.unwrap_or(c"")),
                 };
                 if dst.is_empty() || (src.is_empty() && kind == MountKind::Symlink) {
-                    return Err(err("needs a path"));
+                    return Err("needs a path");
                 }
                 let takes_mode = matches!(kind, MountKind::Tmpfs | MountKind::Dir);
-                if let Some(arg) = self.pending.take() {
-                    if !takes_mode || (self.next_size != 0 && kind == MountKind::Dir) {
-                        return Err(UsageError {
-                            arg,
-                            reason: NEXT_OP,
-                        });
-                    }
+                if self.pending.take().is_some()
+                    && (!takes_mode || (self.next_size != 0 && kind == MountKind::Dir))
+                {
+                    return Err(NEXT_OP);
                 }
                 let op = MountOp {
                     kind,
@@ -534,7 +549,7 @@ impl<'a> Parser<'_, 'a> {
                 };
                 s.mounts
                     .push(op)
-                    .map_err(|_| err("more than 128 mount operations"))?;
+                    .map_err(|_| "more than 128 mount operations")?;
                 *ns |= Namespaces::MOUNT;
             }
             Opt::Size | Opt::Perms => {
@@ -543,10 +558,10 @@ impl<'a> Parser<'_, 'a> {
                 if size {
                     self.next_size = n
                         .filter(|&n| n > 0)
-                        .ok_or(err("expected a size in bytes"))?;
+                        .ok_or("expected a size in bytes")?;
                 } else {
                     let mode = n.filter(|&n| n <= 0o7777);
-                    self.next_mode = mode.ok_or(err("expected an octal mode such as 0755"))? as u16;
+                    self.next_mode = mode.ok_or("expected an octal mode such as 0755")? as u16;
                 }
                 self.pending = Some(arg);
             }
@@ -555,21 +570,21 @@ impl<'a> Parser<'_, 'a> {
             Opt::Grace => {
                 s.grace_secs = idmap::parse_u32(v)
                     .filter(|&n| n <= 3600)
-                    .ok_or(err("expected seconds, 0-3600"))?;
+                    .ok_or("expected seconds, 0-3600")?;
             }
             Opt::DebugExit => {
                 let port = match value {
                     None => Some(DEFAULT_DEBUG_EXIT_PORT),
                     Some(_) => parse_port(v),
                 };
-                s.debug_exit = Some(port.ok_or(err("expected an I/O port such as 0xf4"))?);
+                s.debug_exit = Some(port.ok_or("expected an I/O port such as 0xf4")?);
             }
             Opt::Reboot => s.reboot = true,
             Opt::Debug => s.debug = true,
-            Opt::Help => return Ok(Some(Command::Help)),
-            Opt::Version => return Ok(Some(Command::Version)),
+            Opt::Help => return Ok(Step::Done(Command::Help)),
+            Opt::Version => return Ok(Step::Done(Command::Version)),
         }
-        Ok(None)
+        Ok(Step::Next)
     }
 
     fn finish(self) -> Result<Command, UsageError<'a>> {
@@ -974,7 +989,7 @@ mod tests {
 
     #[test]
     fn mount_operation_errors() {
-        let next = "applies to a --tmpfs (--perms: or --dir) right after it";
+        let next = NEXT_OP;
         for (words, want) in [
             (&["--bind", "/a"][..], ("--bind", "needs a value")),
             (&["--tmpfs="], ("--tmpfs=", "needs a path")),
@@ -993,9 +1008,9 @@ mod tests {
             ),
             (
                 &["--perms", "0700", "--bind", "/a", "/b"],
-                ("--perms", next),
+                ("--bind", next),
             ),
-            (&["--size", "10", "--dir", "/d"], ("--size", next)),
+            (&["--size", "10", "--dir", "/d"], ("--dir", next)),
             (&["--perms", "0700"], ("--perms", next)),
         ] {
             assert_eq!(run(words), Err((want.0.to_string(), want.1)), "{words:?}");
@@ -1003,5 +1018,17 @@ mod tests {
         let many: Vec<String> = (0..129).map(|i| format!("--dir=/d{i}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
         assert_eq!(run(&refs).unwrap_err().1, "more than 128 mount operations");
+    }
+
+    #[test]
+    fn help_names_every_option() {
+        // The -try forms are one line for three.
+        for name in LONG_NAMES.split_whitespace().filter(|n| !n.ends_with("-try")) {
+            assert!(USAGE.contains(&format!("--{name}")), "--{name}");
+        }
+        for &(short, _, _) in OPTIONS.iter().filter(|o| o.0 != 0) {
+            assert!(USAGE.contains(&format!("-{}", short as char)), "-{}", short as char);
+        }
+        assert!(USAGE.lines().all(|l| l.len() <= 80));
     }
 }
