@@ -35,4 +35,42 @@ fn main() {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,nosectionheader");
     }
     println!("cargo:rerun-if-changed=build.rs");
+
+    // Texts only a --help or an error reads, packed (see report::unpack).
+    let out = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    for name in ["usage.txt", "errnos.txt"] {
+        let path = format!("src/{name}");
+        println!("cargo:rerun-if-changed={path}");
+        let text = fs::read(&path).unwrap();
+        fs::write(out.join(format!("{name}.lz")), pack(&text)).unwrap();
+    }
+}
+
+/// LZ77 with a 2 KB window: the longest earlier match of 3 to 18 bytes
+/// becomes two bytes `1LLLLOOO OOOOOOOO` (length - 3, distance - 1); any
+/// other byte stays itself, which is why the texts must be ASCII.
+fn pack(text: &[u8]) -> Vec<u8> {
+    assert!(text.is_ascii(), "packed texts must be ASCII");
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        let (mut len, mut back) = (0, 0);
+        for start in i.saturating_sub(2048)..i {
+            let n = (0..18.min(text.len() - i))
+                .take_while(|&k| text[start + k] == text[i + k])
+                .count();
+            if n > len {
+                (len, back) = (n, i - start);
+            }
+        }
+        if len >= 3 {
+            out.push(0x80 | ((len - 3) << 3) as u8 | ((back - 1) >> 8) as u8);
+            out.push((back - 1) as u8);
+            i += len;
+        } else {
+            out.push(text[i]);
+            i += 1;
+        }
+    }
+    out
 }

@@ -12,46 +12,9 @@ use crate::spec::{
 };
 use core::ffi::CStr;
 
-pub const USAGE: &str = "\
-Usage: nsinit [OPTIONS] [--] [PROGRAM [ARGS...]]
-Runs PROGRAM ($SHELL, /bin/sh) in new namespaces, all made in one clone.
-  -U --user  -p --pid  -m --mount  -u --uts  -i --ipc  -n --net
-  -C --cgroup  -T --time
-Maps (imply -U):
-  -r, --map-root-user     your uid/gid become 0 (and --setgroups=deny)
-  -c, --map-current-user  your uid/gid stay (and deny)
-  --map-user=UID, --map-group=GID (and deny)   what yours become
-  --map-users=IN:OUT:N, --map-groups=IN:OUT:N  ranges, as root (or OUT,IN,N)
-  --setgroups=allow|deny
-Inside:
-  --hostname=NAME, --domainname=NAME (imply -u)
-  --mount-proc[=DIR]      a fresh proc on DIR (/proc; implies -m)
-  --propagation=private|slave|shared|unchanged   of / (private)
-  -R, --root=DIR          DIR becomes / (pivot_root; implies -m)
-  -w, --wd, --chdir=DIR   working directory
-  --uid=UID, --gid=GID    switch to these ids last
-  --setenv KEY VALUE, --unsetenv=KEY, --clearenv
-  --monotonic=SECS, --boottime=SECS   clock offsets (imply -T)
-Mounts, in order, in the new root (a tmpfs without -R; imply -m):
-  --bind, --ro-bind, --dev-bind SRC DST (-try forms: SRC may be missing)
-  --tmpfs DST  --proc DST  --dev DST  --mqueue DST  --dir DST
-  --symlink TARGET DST  --remount-ro DST
-  --size=BYTES --perms=MODE   for the next --tmpfs (--perms: or --dir)
-Process:
-  -f, --fork              accepted; nsinit always forks
-  --init                  stay as PROGRAM's parent: reap, forward, exit
-  --new-session           setsid() for PROGRAM (no TIOCSTI)
-  --kill-child[=SIGNAL]   PROGRAM gets SIGNAL (KILL) if nsinit dies
-  --preserve-fds=N        keep fds 3 to N+2 open
-  -v, --debug             each step, with CLOCK_MONOTONIC in us
-  -h, --help  -V, --version
-As PID 1 of a VM (options after -- on the kernel command line):
-  --grace=SECS            from SIGTERM to SIGKILL at shutdown (3)
-  --debug-exit[=PORT]     the status to QEMU's isa-debug-exit (0xf4)
-  --reboot                reboot, not power off
-Exit: PROGRAM's; 128+N for signal N; 127 not found; 126 not runnable;
-125 nsinit failed (one line on stderr says why).
-";
+/// The --help text. The binary carries it packed (see report::unpack).
+pub const USAGE: &str = include_str!("usage.txt");
+pub const USAGE_PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/usage.txt.lz"));
 
 pub const VERSION: &str = concat!("nsinit ", env!("CARGO_PKG_VERSION"), "\n");
 
@@ -488,9 +451,7 @@ impl<'a> Parser<'_, 'a> {
             Opt::KillChild => {
                 let sig = match value {
                     None => 9,
-                    Some(_) => {
-                        parse_signal(v).ok_or("expected a signal name or number 1-64")?
-                    }
+                    Some(_) => parse_signal(v).ok_or("expected a signal name or number 1-64")?,
                 };
                 s.kill_child = Some(sig);
             }
@@ -556,9 +517,7 @@ impl<'a> Parser<'_, 'a> {
                 let size = matches!(opt, Opt::Size);
                 let n = parse_radix(v, if size { 10 } else { 8 });
                 if size {
-                    self.next_size = n
-                        .filter(|&n| n > 0)
-                        .ok_or("expected a size in bytes")?;
+                    self.next_size = n.filter(|&n| n > 0).ok_or("expected a size in bytes")?;
                 } else {
                     let mode = n.filter(|&n| n <= 0o7777);
                     self.next_mode = mode.ok_or("expected an octal mode such as 0755")? as u16;
@@ -1006,10 +965,7 @@ mod tests {
                 &["--perms", "17777"],
                 ("--perms", "expected an octal mode such as 0755"),
             ),
-            (
-                &["--perms", "0700", "--bind", "/a", "/b"],
-                ("--bind", next),
-            ),
+            (&["--perms", "0700", "--bind", "/a", "/b"], ("--bind", next)),
             (&["--size", "10", "--dir", "/d"], ("--dir", next)),
             (&["--perms", "0700"], ("--perms", next)),
         ] {
@@ -1023,11 +979,18 @@ mod tests {
     #[test]
     fn help_names_every_option() {
         // The -try forms are one line for three.
-        for name in LONG_NAMES.split_whitespace().filter(|n| !n.ends_with("-try")) {
+        for name in LONG_NAMES
+            .split_whitespace()
+            .filter(|n| !n.ends_with("-try"))
+        {
             assert!(USAGE.contains(&format!("--{name}")), "--{name}");
         }
         for &(short, _, _) in OPTIONS.iter().filter(|o| o.0 != 0) {
-            assert!(USAGE.contains(&format!("-{}", short as char)), "-{}", short as char);
+            assert!(
+                USAGE.contains(&format!("-{}", short as char)),
+                "-{}",
+                short as char
+            );
         }
         assert!(USAGE.lines().all(|l| l.len() <= 80));
     }

@@ -75,7 +75,10 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     let mut spec = Spec::default();
     match cli::parse(argv.iter(), &mut spec) {
         Ok(Command::Run) => {}
-        Ok(Command::Help) => finish(vm, print_ok(cli::USAGE)),
+        Ok(Command::Help) => {
+            report::write_packed(1, cli::USAGE_PACKED);
+            finish(vm, 0)
+        }
         Ok(Command::Version) => finish(vm, print_ok(cli::VERSION)),
         Err(e) => finish(vm, fail_why("option", e.arg, e.reason, "").0),
     };

@@ -20,8 +20,14 @@ pub fn main(argv: Argv, env: Env) -> i32 {
     let mut spec = Spec::default();
     match cli::parse(argv.iter(), &mut spec) {
         Ok(Command::Run) => {}
-        Ok(Command::Help) => return print_and_succeed(cli::USAGE),
-        Ok(Command::Version) => return print_and_succeed(cli::VERSION),
+        Ok(Command::Help) => {
+            report::write_packed(1, cli::USAGE_PACKED);
+            return 0;
+        }
+        Ok(Command::Version) => {
+            report::write_all(1, cli::VERSION.as_bytes());
+            return 0;
+        }
         Err(e) => return i32::from(fail_why("option", e.arg, e.reason, "see nsinit --help").0),
     };
     report::set_debug(spec.debug);
@@ -41,11 +47,6 @@ pub fn main(argv: Argv, env: Env) -> i32 {
         }
     };
     run().unwrap_or_else(|Failed(status)| i32::from(status))
-}
-
-fn print_and_succeed(text: &str) -> i32 {
-    report::write_all(1, text.as_bytes());
-    0
 }
 
 /// Clones the child into its namespaces, writes its maps and lets it go;

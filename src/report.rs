@@ -48,12 +48,13 @@ fn print_failure(step: &str, object: &[u8], errno: i32, reason: &str, hint: &str
     }
     line.push(b": ").push(reason.as_bytes());
     if errno != 0 {
-        let (name, text) = errno_name(errno);
-        line.push(text.as_bytes()).push(b" (");
+        let mut table = [0u8; 2048];
+        let (name, text) = errno_name(errno, unpack(ERRNOS_PACKED, &mut table));
+        line.push(text).push(b" (");
         if name.is_empty() {
             line.push(b"errno ").num(errno as u64);
         } else {
-            line.push(name.as_bytes());
+            line.push(name);
         }
         line.push(b")");
     }
@@ -65,50 +66,51 @@ fn print_failure(step: &str, object: &[u8], errno: i32, reason: &str, hint: &str
 }
 
 /// The errno values nsinit's steps can meet: number, name and glibc's
-/// wording, one per line. A string rather than a table of pointers: it is
-/// a kilobyte smaller, and only an error ever reads it.
-const ERRNOS: &str = "1 EPERM Operation not permitted
-2 ENOENT No such file or directory
-3 ESRCH No such process
-4 EINTR Interrupted system call
-5 EIO Input/output error
-7 E2BIG Argument list too long
-8 ENOEXEC Exec format error
-9 EBADF Bad file descriptor
-10 ECHILD No child processes
-11 EAGAIN Resource temporarily unavailable
-12 ENOMEM Cannot allocate memory
-13 EACCES Permission denied
-14 EFAULT Bad address
-16 EBUSY Device or resource busy
-17 EEXIST File exists
-18 EXDEV Invalid cross-device link
-19 ENODEV No such device
-20 ENOTDIR Not a directory
-21 EISDIR Is a directory
-22 EINVAL Invalid argument
-23 ENFILE Too many open files in system
-24 EMFILE Too many open files
-26 ETXTBSY Text file busy
-28 ENOSPC No space left on device
-30 EROFS Read-only file system
-34 ERANGE Numerical result out of range
-36 ENAMETOOLONG File name too long
-38 ENOSYS Function not implemented
-40 ELOOP Too many levels of symbolic links
-87 EUSERS Too many users
-95 EOPNOTSUPP Operation not supported";
+/// wording, one per line (src/errnos.txt), packed: only an error reads it.
+const ERRNOS_PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/errnos.txt.lz"));
 
-fn errno_name(code: i32) -> (&'static str, &'static str) {
-    let code = code as u32;
-    ERRNOS
-        .split('\n')
-        .find_map(|line| {
-            let mut parts = line.splitn(3, ' ');
-            let number = crate::idmap::parse_u32(parts.next()?.as_bytes())?;
-            (number == code).then_some((parts.next()?, parts.next()?))
-        })
-        .unwrap_or(("", "Unknown error"))
+/// The name and wording of `code` in the (unpacked) table.
+fn errno_name(code: i32, table: &[u8]) -> (&[u8], &[u8]) {
+    for line in table.split(|&c| c == b'\n') {
+        let mut parts = line.splitn(3, |&c| c == b' ');
+        let number = parts.next().and_then(crate::idmap::parse_u32);
+        if let (Some(n), Some(name), Some(text)) = (number, parts.next(), parts.next()) {
+            if n as i32 == code {
+                return (name, text);
+            }
+        }
+    }
+    (b"", b"Unknown error")
+}
+
+/// Undoes build.rs's packing of a text: a byte below 0x80 stands for
+/// itself; a byte `1LLLLOOO` and the next one copy L+3 bytes from
+/// (OOO << 8 | next) + 1 bytes back. LZ77 at its simplest: as busybox packs
+/// its usage texts, for a kilobyte less. `out` must hold the whole text.
+pub fn unpack<'b>(packed: &[u8], out: &'b mut [u8]) -> &'b [u8] {
+    let (mut i, mut n) = (0, 0);
+    while i < packed.len() {
+        let t = usize::from(packed[i]);
+        i += 1;
+        if t < 0x80 {
+            out[n] = t as u8;
+            n += 1;
+            continue;
+        }
+        let back = ((t & 7) << 8 | usize::from(packed[i])) + 1;
+        i += 1;
+        for _ in 0..(t >> 3 & 15) + 3 {
+            out[n] = out[n - back];
+            n += 1;
+        }
+    }
+    &out[..n]
+}
+
+/// Writes a packed text (the --help) to `fd`.
+pub fn write_packed(fd: i32, packed: &[u8]) {
+    let mut buf = [0u8; 4096];
+    write_all(fd, unpack(packed, &mut buf));
 }
 
 static DEBUG: AtomicBool = AtomicBool::new(false);
@@ -247,9 +249,24 @@ mod tests {
 
     #[test]
     fn errno_names() {
-        assert_eq!(errno_name(1), ("EPERM", "Operation not permitted"));
-        assert_eq!(errno_name(95), ("EOPNOTSUPP", "Operation not supported"));
-        assert_eq!(errno_name(30), ("EROFS", "Read-only file system"));
-        assert_eq!(errno_name(4000).0, "");
+        let mut buf = [0u8; 2048];
+        let table = unpack(ERRNOS_PACKED, &mut buf);
+        assert_eq!(table, include_bytes!("errnos.txt"));
+        let name = |code| errno_name(code, table);
+        assert_eq!(name(1), (&b"EPERM"[..], &b"Operation not permitted"[..]));
+        assert_eq!(
+            name(95),
+            (&b"EOPNOTSUPP"[..], &b"Operation not supported"[..])
+        );
+        assert_eq!(name(30), (&b"EROFS"[..], &b"Read-only file system"[..]));
+        assert_eq!(name(4000).0, b"");
+    }
+
+    #[test]
+    fn packed_texts_unpack_to_the_originals() {
+        let mut buf = [0u8; 4096];
+        let usage = unpack(crate::cli::USAGE_PACKED, &mut buf);
+        assert_eq!(usage, crate::cli::USAGE.as_bytes());
+        assert!(crate::cli::USAGE_PACKED.len() < usage.len() * 3 / 4);
     }
 }
