@@ -9,6 +9,7 @@ use crate::argv::cstr_tail;
 use crate::idmap::{self, OwnId};
 use crate::spec::{
     EnvOp, MountKind, MountOp, Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT,
+    DEV, MAX_MOUNT_OPS,
 };
 use core::ffi::CStr;
 
@@ -186,6 +187,15 @@ pub fn parse_signal(s: &[u8]) -> Option<u32> {
     let name = s.strip_prefix(b"SIG").unwrap_or(s);
     let pos = SIGNAL_NAMES.split(' ').position(|n| n.as_bytes() == name)?;
     Some(pos as u32 + 1)
+}
+
+fn push_mount<'a>(
+    mounts: &mut heapless::Vec<MountOp<'a>, MAX_MOUNT_OPS>,
+    op: MountOp<'a>,
+) -> Result<(), &'static str> {
+    mounts
+        .push(op)
+        .map_err(|_| "more than 128 mount operations")
 }
 
 const NEXT_OP: &str = "--size and --perms apply to the next --tmpfs (--perms: or --dir)";
@@ -504,13 +514,26 @@ impl<'a> Parser<'_, 'a> {
                     name,
                     src,
                     dst,
+                    leaf: b"",
                     optional: name.ends_with("-try"),
                     mode: core::mem::replace(&mut self.next_mode, 0o755),
                     size: core::mem::take(&mut self.next_size),
                 };
-                s.mounts
-                    .push(op)
-                    .map_err(|_| "more than 128 mount operations")?;
+                if kind == MountKind::Dev {
+                    for (kind, src, leaf) in DEV {
+                        push_mount(
+                            &mut s.mounts,
+                            MountOp {
+                                kind,
+                                src,
+                                leaf,
+                                ..op
+                            },
+                        )?;
+                    }
+                } else {
+                    push_mount(&mut s.mounts, op)?;
+                }
                 *ns |= Namespaces::MOUNT;
             }
             Opt::Size | Opt::Perms => {
@@ -554,10 +577,36 @@ impl<'a> Parser<'_, 'a> {
             });
         }
         let s = self.spec;
+        // A new root: -R's directory or a fresh tmpfs first, in it the
+        // operations, then --mount-proc.
+        if s.root.is_some() || !s.mounts.is_empty() {
+            let (kind, name) = match s.root {
+                Some(_) => (MountKind::Root, "root"),
+                None => (MountKind::Tmpfs, "tmpfs"),
+            };
+            let mut op = MountOp {
+                kind,
+                name,
+                src: s.root.unwrap_or(c""),
+                dst: c"/",
+                leaf: b"",
+                optional: false,
+                mode: 0o755,
+                size: 0,
+            };
+            let full = UsageError {
+                arg: b"--root",
+                reason: "more than 128 mount operations",
+            };
+            s.mounts.insert(0, op).map_err(|_| full)?;
+            if let Some(dst) = s.mount_proc {
+                (op.kind, op.name, op.src, op.dst) = (MountKind::Proc, "mount-proc", c"", dst);
+                s.mounts.push(op).map_err(|_| full)?;
+            }
+        }
         // The kernel allows a proc mount in a user namespace only for a pid
         // namespace that user namespace owns.
-        if s.namespaces.has(Namespaces::USER) && s.mounts.iter().any(|m| m.kind == MountKind::Proc)
-        {
+        if s.namespaces.has(Namespaces::USER) && s.mounts.iter().any(|m| m.name == "proc") {
             s.namespaces.0 |= Namespaces::PID;
         }
         if let Some(arg) = self.needs_deny {
@@ -913,9 +962,11 @@ mod tests {
             .iter()
             .map(|m| (m.kind, m.name, m.src, m.dst, m.optional, m.mode, m.size))
             .collect();
+        // A fresh tmpfs root comes first.
         assert_eq!(
             ops,
             [
+                (MountKind::Tmpfs, "tmpfs", c"", c"/", false, 0o755, 0),
                 (
                     MountKind::RoBind,
                     "ro-bind-try",
@@ -940,6 +991,28 @@ mod tests {
         );
         assert_eq!(s.namespaces.0, Namespaces::MOUNT);
         assert_eq!(s.program, Some(14));
+        // -R's directory first, --dev spelled out, --mount-proc last.
+        let s = spec(&["-R", "/r", "--mount-proc", "--dev", "/d"]);
+        let plan: Vec<_> = s
+            .mounts
+            .iter()
+            .map(|m| {
+                (
+                    m.kind,
+                    m.src.to_str().unwrap(),
+                    m.dst.to_str().unwrap(),
+                    m.leaf,
+                )
+            })
+            .collect();
+        assert_eq!(plan.len(), 2 + DEV.len());
+        assert_eq!(plan[0], (MountKind::Root, "/r", "/", &b""[..]));
+        assert_eq!(plan[1], (MountKind::Tmpfs, "", "/d", &b""[..]));
+        assert_eq!(
+            plan[2],
+            (MountKind::DevBind, "/dev/null", "/d", &b"/null"[..])
+        );
+        assert_eq!(plan[16], (MountKind::Proc, "", "/proc", &b""[..]));
         // proc in a user namespace needs a pid namespace it owns.
         let with_user = spec(&["-r", "--proc", "/proc"]).namespaces;
         assert!(with_user.has(Namespaces::PID));

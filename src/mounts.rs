@@ -3,7 +3,7 @@
 //! the change of root into a directory.
 
 use crate::report::{self, fail, fail_hint, fail_why, Failed};
-use crate::spec::{MountKind, MountOp, Namespaces, Spec};
+use crate::spec::{MountKind, MountOp, Namespaces, Spec, MAX_MOUNT_OPS};
 use crate::sys;
 use core::ffi::CStr;
 use linux_raw_sys::general as k;
@@ -123,31 +123,8 @@ fn is_mount_point(path: &CStr) -> bool {
 /// The payload's root is assembled here, inside a scratch tmpfs.
 const NEW_ROOT: &[u8] = b"/newroot";
 
-/// `--dev`: the nodes bound from the caller's /dev (a user namespace may
-/// not mknod), then a private devpts, an empty shm directory and these
-/// links, as bubblewrap builds it.
-const DEV_NODES: [&CStr; 6] = [
-    c"/dev/null",
-    c"/dev/zero",
-    c"/dev/full",
-    c"/dev/random",
-    c"/dev/urandom",
-    c"/dev/tty",
-];
-const DEV_LINKS: [(&CStr, &[u8]); 5] = [
-    (c"/proc/self/fd", b"/fd"),
-    (c"/proc/self/fd/0", b"/stdin"),
-    (c"/proc/self/fd/1", b"/stdout"),
-    (c"/proc/self/fd/2", b"/stderr"),
-    (c"pts/ptmx", b"/ptmx"),
-];
-
 /// Under a `--proc`: the knobs of the whole machine, and the hardware.
 const PROC_COVERED: [&[u8]; 4] = [b"sys", b"sysrq-trigger", b"irq", b"bus"];
-
-/// Bind sources cloned before anything is mounted: the `-R` directory,
-/// every bind, six per `--dev`.
-const MAX_SOURCES: usize = 256;
 
 /// Builds the payload's root from `-R DIR` (or a fresh tmpfs) and the
 /// mount operations, and makes it `/`, with the cwd there.
@@ -159,7 +136,8 @@ const MAX_SOURCES: usize = 256;
 ///    the new root is its /newroot, so `--bind SRC /` stacks on a mount
 ///    point like any other destination, and a destination cannot reach
 ///    outside the scratch tmpfs, not by "..", not by an absolute symlink.
-/// 3. The operations run in order, then `--mount-proc`. A fresh proc must
+/// 3. The operations run in order (the parser put `-R` or the tmpfs
+///    first, `--mount-proc` last). A fresh proc must
 ///    come before the old root goes: in a user namespace the kernel allows
 ///    one only while a full proc is visible ("mount too revealing").
 /// 4. Back at the caller's root, pivot_root(".", ".") from /newroot stacks
@@ -171,57 +149,28 @@ const MAX_SOURCES: usize = 256;
 ///    CAP_SYS_CHROOT could climb out of.
 #[inline(never)]
 pub fn build_root(spec: &Spec) -> Result<(), Failed> {
-    let (kind, name) = match spec.root {
-        Some(_) => (MountKind::Root, "root"),
-        None => (MountKind::Tmpfs, "tmpfs"),
-    };
-    let base_op = MountOp {
-        kind,
-        name,
-        src: spec.root.unwrap_or(c""),
-        dst: c"/",
-        optional: false,
-        mode: 0o755,
-        size: 0,
-    };
-    let proc_op = spec.mount_proc.map(|dst| MountOp {
-        kind: MountKind::Proc,
-        name: "mount-proc",
-        dst,
-        ..base_op
-    });
-    let lists = [
-        core::slice::from_ref(&base_op),
-        &spec.mounts,
-        proc_op.as_slice(),
-    ];
-
-    let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_SOURCES>::new();
-    for op in lists.iter().copied().flatten() {
-        let (paths, attr): (&[&CStr], u64) = match op.kind {
-            MountKind::Root => (&[op.src], 0),
-            MountKind::Bind => (&[op.src], NOSUID_NODEV),
-            MountKind::RoBind => (&[op.src], RDONLY_NOSUID_NODEV),
-            MountKind::DevBind => (&[op.src], NOSUID),
-            MountKind::Dev => (&DEV_NODES, NOSUID),
-            _ => (&[], 0),
+    let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_MOUNT_OPS>::new();
+    for op in &spec.mounts {
+        let attr = match op.kind {
+            MountKind::Root => 0,
+            MountKind::Bind => NOSUID_NODEV,
+            MountKind::RoBind => RDONLY_NOSUID_NODEV,
+            MountKind::DevBind => NOSUID,
+            _ => continue,
         };
-        for &path in paths {
-            let tree = match clone_tree(path, attr) {
-                Err(Errno::NOENT) if op.optional => None,
-                Err(e) => return Err(op_failed(spec, op, e)),
-                Ok(tree) => Some(tree),
-            };
-            if sources.push(tree).is_err() {
-                return Err(fail_why("mount", b"", "more than 256 bind sources", ""));
-            }
-        }
+        let tree = match clone_tree(op.src, attr) {
+            Err(Errno::NOENT) if op.optional => None,
+            Err(e) => return Err(op_failed(spec, op, e)),
+            Ok(tree) => Some(tree),
+        };
+        // Never full: one per operation at most.
+        let _ = sources.push(tree);
     }
 
     let host = open_path(c"/").map_err(|e| fail("open", b"/", e))?;
     scratch_root().map_err(|e| fail("mount", b"scratch tmpfs on /", e))?;
     let mut sources = sources.into_iter();
-    for op in lists.iter().copied().flatten() {
+    for op in &spec.mounts {
         apply(op, &mut sources).map_err(|e| op_failed(spec, op, e))?;
         report::debug(op.name, op.dst.to_bytes());
     }
@@ -311,7 +260,7 @@ fn scratch_root() -> Result<(), Errno> {
 /// made for it in the same order.
 #[inline(never)]
 fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> Result<(), Errno> {
-    let mut dst = Path::join(NEW_ROOT, op.dst.to_bytes())?;
+    let mut dst = Path::join(NEW_ROOT, op.dst.to_bytes(), op.leaf)?;
     dst.make_parents()?;
     let at = dst.as_cstr();
     let leaf = || mkdir_leaf(at, op.mode);
@@ -341,7 +290,7 @@ fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> R
             // what is writable of these is made read-only.
             if op.name == "proc" {
                 for name in PROC_COVERED {
-                    let path = Path::join(at.to_bytes(), name)?;
+                    let path = Path::join(at.to_bytes(), name, b"")?;
                     let path = path.as_cstr();
                     match rustix::fs::access(path, rustix::fs::Access::WRITE_OK) {
                         Err(Errno::ACCESS | Errno::NOENT | Errno::ROFS) => {}
@@ -364,32 +313,18 @@ fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> R
             let attr = RDONLY_NOSUID_NODEV;
             sys::mount_setattr(k::AT_FDCWD, at, 0, attr)
         }
-        MountKind::Dev => {
-            leaf()?;
-            mount(c"tmpfs", at, c"tmpfs", NOSUID_NODEV_FLAGS, c"mode=0755")?;
-            for node in DEV_NODES {
-                let name = &node.to_bytes()[4..];
-                attach(
-                    sources.next().flatten().ok_or(Errno::NOENT)?,
-                    Path::join(at.to_bytes(), name)?.as_cstr(),
-                )?;
-            }
-            for (target, name) in DEV_LINKS {
-                symlink(target, Path::join(at.to_bytes(), name)?.as_cstr())?;
-            }
-            mkdir_leaf(Path::join(at.to_bytes(), b"/shm")?.as_cstr(), 0o755)?;
-            let pts = Path::join(at.to_bytes(), b"/pts")?;
-            mkdir_leaf(pts.as_cstr(), 0o755)?;
+        MountKind::Devpts => {
             // No gid=5: the tty group need not be mapped in a user namespace.
             let flags = MountFlags::NOSUID | MountFlags::NOEXEC;
             mount(
                 c"devpts",
-                pts.as_cstr(),
+                at,
                 c"devpts",
                 flags,
                 c"newinstance,ptmxmode=0666,mode=620",
             )
         }
+        MountKind::Dev => Err(Errno::INVAL),
     }
 }
 /// A mount point for `tree`, a directory or a file like its root, and
@@ -448,7 +383,7 @@ fn op_failed(spec: &Spec, op: &MountOp, e: Errno) -> Failed {
         what.push(b" ").push(op.src.to_bytes());
     }
     if op.kind != MountKind::Root {
-        what.push(b" ").push(op.dst.to_bytes());
+        what.push(b" ").push(op.dst.to_bytes()).push(op.leaf);
     }
     let hint = match e {
         Errno::NOSYS => "needs Linux 5.12 or later (open_tree, mount_setattr)",
@@ -476,18 +411,20 @@ struct Path {
 }
 
 impl Path {
-    /// `dir` and `name` with a `/` between; `name` comes from a C string.
-    fn join(dir: &[u8], name: &[u8]) -> Result<Self, Errno> {
+    /// `dir`, a `/`, `name` and `leaf`: parts of C strings or constants.
+    fn join(dir: &[u8], name: &[u8], leaf: &[u8]) -> Result<Self, Errno> {
         let mut p = Path {
             bytes: [0; 4096],
-            len: dir.len() + 1 + name.len(),
+            len: 0,
         };
-        if p.len >= p.bytes.len() {
-            return Err(Errno::NAMETOOLONG);
+        for part in [dir, b"/", name, leaf] {
+            let end = p.len + part.len();
+            if end >= p.bytes.len() {
+                return Err(Errno::NAMETOOLONG);
+            }
+            p.bytes[p.len..end].copy_from_slice(part);
+            p.len = end;
         }
-        p.bytes[..dir.len()].copy_from_slice(dir);
-        p.bytes[dir.len()] = b'/';
-        p.bytes[dir.len() + 1..p.len].copy_from_slice(name);
         Ok(p)
     }
 

@@ -90,8 +90,10 @@ pub enum MountKind {
     DevBind,
     Tmpfs,
     Proc,
-    /// A minimal /dev: see mounts.rs.
+    /// `--dev`: the parser spells it out as the operations of `DEV`.
     Dev,
+    /// A private devpts instance (internal: part of `--dev`).
+    Devpts,
     Mqueue,
     Dir,
     Symlink,
@@ -106,6 +108,8 @@ pub struct MountOp<'a> {
     /// A bind's host source or a symlink's target; empty for the others.
     pub src: &'a CStr,
     pub dst: &'a CStr,
+    /// Appended to `dst`: a node of `--dev` ("/null").
+    pub leaf: &'static [u8],
     /// The `-try` forms: a missing source skips the operation.
     pub optional: bool,
     /// `--perms` for a tmpfs or a directory.
@@ -114,7 +118,29 @@ pub struct MountOp<'a> {
     pub size: u64,
 }
 
-/// How many mount operations one command line may hold.
+/// `--dev DST`, as bubblewrap builds it: a tmpfs; the nodes bound from the
+/// caller's /dev (a user namespace may not mknod); the standard links; an
+/// empty shm directory; a private devpts, with ptmx pointing into it.
+pub const DEV: [(MountKind, &CStr, &[u8]); 15] = [
+    (MountKind::Tmpfs, c"", b""),
+    (MountKind::DevBind, c"/dev/null", b"/null"),
+    (MountKind::DevBind, c"/dev/zero", b"/zero"),
+    (MountKind::DevBind, c"/dev/full", b"/full"),
+    (MountKind::DevBind, c"/dev/random", b"/random"),
+    (MountKind::DevBind, c"/dev/urandom", b"/urandom"),
+    (MountKind::DevBind, c"/dev/tty", b"/tty"),
+    (MountKind::Symlink, c"/proc/self/fd", b"/fd"),
+    (MountKind::Symlink, c"/proc/self/fd/0", b"/stdin"),
+    (MountKind::Symlink, c"/proc/self/fd/1", b"/stdout"),
+    (MountKind::Symlink, c"/proc/self/fd/2", b"/stderr"),
+    (MountKind::Dir, c"", b"/shm"),
+    (MountKind::Dir, c"", b"/pts"),
+    (MountKind::Devpts, c"", b"/pts"),
+    (MountKind::Symlink, c"pts/ptmx", b"/ptmx"),
+];
+
+/// How many mount operations one command line may hold (`--dev` counts
+/// for 15).
 pub const MAX_MOUNT_OPS: usize = 128;
 
 /// Long enough for a shell or a database to flush under TCG emulation.
