@@ -185,8 +185,13 @@ pub fn parse_signal(s: &[u8]) -> Option<u32> {
         return (1..=64).contains(&n).then_some(n);
     }
     let name = s.strip_prefix(b"SIG").unwrap_or(s);
-    let pos = SIGNAL_NAMES.split(' ').position(|n| n.as_bytes() == name)?;
-    Some(pos as u32 + 1)
+    Some(pick(SIGNAL_NAMES, name)? as u32 + 1)
+}
+
+/// The position of `word` among the space-separated `words`: one string
+/// compare loop for every choice of a word.
+fn pick(words: &str, word: &[u8]) -> Option<usize> {
+    words.split(' ').position(|w| w.as_bytes() == word)
 }
 
 fn push_mount<'a>(
@@ -200,24 +205,13 @@ fn push_mount<'a>(
 
 const NEXT_OP: &str = "--size and --perms apply to the next --tmpfs (--perms: or --dir)";
 
-/// Digits in `radix` (up to 16), no sign, no prefix, no overflow.
-fn parse_radix(s: &[u8], radix: u32) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.iter().try_fold(0u64, |n, &c| {
-        n.checked_mul(u64::from(radix))?
-            .checked_add(u64::from((c as char).to_digit(radix)?))
-    })
-}
-
 /// An x86 I/O port, hexadecimal with 0x or decimal, with room for the
 /// 4-byte write.
 fn parse_port(s: &[u8]) -> Option<u16> {
     let n = match s.strip_prefix(b"0x") {
-        Some(hex) if hex.len() <= 4 => parse_radix(hex, 16)?,
+        Some(hex) if hex.len() <= 4 => idmap::parse_number(hex, 16)?,
         Some(_) => return None,
-        None => parse_radix(s, 10)?,
+        None => idmap::parse_number(s, 10)?,
     };
     u16::try_from(n).ok().filter(|&p| p <= 0xfffc)
 }
@@ -228,7 +222,7 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
         Some((b'+', rest)) => (false, rest),
         _ => (false, s),
     };
-    let n = parse_radix(digits, 10)?;
+    let n = idmap::parse_number(digits, 10)?;
     if neg {
         0i64.checked_sub_unsigned(n)
     } else {
@@ -247,12 +241,12 @@ const fn count_spaces(s: &str) -> usize {
 
 /// The option with this long name, or else with this short name.
 fn find(long: &[u8], short: u8) -> Option<(&'static str, Takes, Opt)> {
-    let matches = |(name, row): &(&str, &(u8, Takes, Opt))| match short {
-        0 => name.as_bytes() == long,
-        _ => row.0 == short,
+    let i = match short {
+        0 => pick(LONG_NAMES, long)?,
+        _ => OPTIONS.iter().position(|o| o.0 == short)?,
     };
-    let (name, &(_, takes, opt)) = LONG_NAMES.split(' ').zip(OPTIONS).find(matches)?;
-    Some((name, takes, opt))
+    let (_, takes, opt) = *OPTIONS.get(i)?;
+    Some((LONG_NAMES.split(' ').nth(i)?, takes, opt))
 }
 
 /// Parses the whole command line (`args[0]` is nsinit's own name) into
@@ -407,10 +401,10 @@ impl<'a> Parser<'_, 'a> {
                 *ns |= Namespaces::USER;
             }
             Opt::SetGroups => {
-                s.setgroups = Some(match v {
-                    b"allow" => SetGroups::Allow,
-                    b"deny" => SetGroups::Deny,
-                    _ => return Err("expected allow or deny"),
+                s.setgroups = Some(match pick("allow deny", v) {
+                    Some(0) => SetGroups::Allow,
+                    Some(_) => SetGroups::Deny,
+                    None => return Err("expected allow or deny"),
                 });
             }
             Opt::Hostname | Opt::Domainname => {
@@ -429,12 +423,12 @@ impl<'a> Parser<'_, 'a> {
                 *ns |= Namespaces::MOUNT;
             }
             Opt::Propagation => {
-                s.propagation = match v {
-                    b"private" => Propagation::Private,
-                    b"slave" => Propagation::Slave,
-                    b"shared" => Propagation::Shared,
-                    b"unchanged" => Propagation::Unchanged,
-                    _ => return Err("expected private, slave, shared or unchanged"),
+                s.propagation = match pick("private slave shared unchanged", v) {
+                    Some(0) => Propagation::Private,
+                    Some(1) => Propagation::Slave,
+                    Some(2) => Propagation::Shared,
+                    Some(_) => Propagation::Unchanged,
+                    None => return Err("expected private, slave, shared or unchanged"),
                 };
             }
             Opt::Root | Opt::Wd => {
@@ -538,7 +532,7 @@ impl<'a> Parser<'_, 'a> {
             }
             Opt::Size | Opt::Perms => {
                 let size = matches!(opt, Opt::Size);
-                let n = parse_radix(v, if size { 10 } else { 8 });
+                let n = idmap::parse_number(v, if size { 10 } else { 8 });
                 if size {
                     self.next_size = n.filter(|&n| n > 0).ok_or("expected a size in bytes")?;
                 } else {

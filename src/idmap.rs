@@ -135,41 +135,45 @@ impl MapText {
 
 /// Parses one range: `INNER:OUTER:COUNT` (util-linux 2.39+), or the older
 /// `OUTER,INNER,COUNT` of util-linux 2.38, whose order is the other way round.
+/// add_range checks it against the kernel's rules.
 pub fn parse_range(s: &[u8]) -> Result<Range, &'static str> {
-    let (sep, outer_first) = if s.contains(&b',') {
-        (b',', true)
-    } else {
-        (b':', false)
-    };
-    let mut fields = s.split(|&c| c == sep);
-    let mut next = || fields.next().and_then(parse_u32);
-    let (a, b, count) = match (next(), next(), next(), fields.next()) {
-        (Some(a), Some(b), Some(c), None) => (a, b, c),
-        _ => return Err("expected INNER:OUTER:COUNT"),
-    };
+    let outer_first = s.contains(&b',');
+    let sep = if outer_first { b',' } else { b':' };
+    let mut fields = [0u32; 3];
+    let mut rest = s;
+    for (i, field) in fields.iter_mut().enumerate() {
+        let end = rest.iter().position(|&c| c == sep);
+        let (digits, tail) = match end {
+            Some(end) if i < 2 => (&rest[..end], &rest[end + 1..]),
+            None if i == 2 => (rest, &rest[..0]),
+            _ => return Err("expected INNER:OUTER:COUNT"),
+        };
+        *field = parse_u32(digits).ok_or("expected INNER:OUTER:COUNT")?;
+        rest = tail;
+    }
+    let [a, b, count] = fields;
     let (inner, outer) = if outer_first { (b, a) } else { (a, b) };
-    let range = Range {
+    Ok(Range {
         inner,
         outer,
         count,
-    };
-    range.check()?;
-    Ok(range)
+    })
 }
 
 /// A plain decimal u32: digits only, no sign, no spaces, no overflow.
 pub fn parse_u32(s: &[u8]) -> Option<u32> {
-    if s.is_empty() || s.len() > 10 {
+    u32::try_from(parse_number(s, 10)?).ok()
+}
+
+/// Digits in `radix` (up to 16), no sign, no prefix, no overflow.
+pub fn parse_number(s: &[u8], radix: u32) -> Option<u64> {
+    if s.is_empty() {
         return None;
     }
-    let mut n: u64 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + u64::from(c - b'0');
-    }
-    u32::try_from(n).ok()
+    s.iter().try_fold(0u64, |n, &c| {
+        n.checked_mul(u64::from(radix))?
+            .checked_add(u64::from((c as char).to_digit(radix)?))
+    })
 }
 
 #[cfg(test)]
@@ -207,18 +211,14 @@ mod tests {
         ] {
             assert!(parse_range(bad).is_err(), "{:?}", core::str::from_utf8(bad));
         }
-        assert_eq!(parse_range(b"1:2:0"), Err("a range of zero ids"));
-        assert_eq!(
-            parse_range(b"4294967295:0:1"),
-            Err("range goes past id 4294967294")
-        );
-        assert_eq!(
-            parse_range(b"0:4294967000:296"),
-            Err("range goes past id 4294967294")
-        );
-        assert!(parse_range(b"0:4294967000:295").is_ok());
+        let check = |text: &[u8]| IdMap::default().add_range(parse_range(text)?);
+        assert_eq!(check(b"1:2:0"), Err("a range of zero ids"));
+        let past = Err("range goes past id 4294967294");
+        assert_eq!(check(b"4294967295:0:1"), past);
+        assert_eq!(check(b"0:4294967000:296"), past);
+        assert!(check(b"0:4294967000:295").is_ok());
         assert_eq!(parse_u32(b"4294967296"), None);
-        assert_eq!(parse_u32(b"00000000001"), None);
+        assert_eq!(parse_u32(b"00000000001"), Some(1));
     }
 
     #[test]
