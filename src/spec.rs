@@ -149,34 +149,29 @@ pub const DEFAULT_GRACE_SECS: u32 = 3;
 /// QEMU's `-device isa-debug-exit` default port.
 pub const DEFAULT_DEBUG_EXIT_PORT: u16 = 0xf4;
 
+/// `repr(C)` in this order: the fields each step reads come first, within
+/// a byte's displacement of the start, and the kilobytes of tables last
+/// (every read of a field past 127 bytes costs three more bytes of code).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[repr(C)]
 pub struct Spec<'a> {
     pub namespaces: Namespaces,
-    pub uid_map: IdMap,
-    pub gid_map: IdMap,
-    /// What to write to /proc/PID/setgroups; `None` leaves the kernel's
-    /// default ("allow").
-    pub setgroups: Option<SetGroups>,
-    pub hostname: Option<&'a [u8]>,
-    pub domainname: Option<&'a [u8]>,
-    pub propagation: Propagation,
-    /// Where to mount a fresh /proc (after the root change).
-    pub mount_proc: Option<&'a CStr>,
-    pub root: Option<&'a CStr>,
-    /// Mount operations; without `root` they build a fresh root on a tmpfs.
-    pub mounts: heapless::Vec<MountOp<'a>, MAX_MOUNT_OPS>,
-    pub wd: Option<&'a CStr>,
-    /// Clock offsets of the new time namespace, in seconds.
-    pub monotonic: i64,
-    pub boottime: i64,
-    /// Signal the payload gets when nsinit dies (PR_SET_PDEATHSIG).
-    pub kill_child: Option<u32>,
     /// Fds 3 .. 3+N stay open in the payload.
     pub preserve_fds: u32,
+    /// PID 1 of a VM: seconds between SIGTERM and SIGKILL at shutdown.
+    pub grace_secs: u32,
+    /// Signal the payload gets when nsinit dies (PR_SET_PDEATHSIG).
+    pub kill_child: Option<u32>,
     /// Ids to switch to inside, after the maps and mounts (`--uid`, `--gid`).
     pub uid: Option<u32>,
     pub gid: Option<u32>,
-    pub env: heapless::Vec<EnvOp<'a>, MAX_ENV_OPS>,
+    /// PID 1 of a VM: write the exit status to this I/O port (QEMU's
+    /// isa-debug-exit) before powering off.
+    pub debug_exit: Option<u16>,
+    /// What to write to /proc/PID/setgroups; `None` leaves the kernel's
+    /// default ("allow").
+    pub setgroups: Option<SetGroups>,
+    pub propagation: Propagation,
     pub debug: bool,
     /// `--init`: nsinit stays as the payload's parent inside the namespaces
     /// (PID 1 with -p), reaping and forwarding as tini does.
@@ -189,16 +184,25 @@ pub struct Spec<'a> {
     /// No signal is ignored (PID 1 of a VM), so the child can skip
     /// resetting every disposition before exec.
     pub signals_default: bool,
-    /// PID 1 of a VM: seconds between SIGTERM and SIGKILL at shutdown.
-    pub grace_secs: u32,
-    /// PID 1 of a VM: write the exit status to this I/O port (QEMU's
-    /// isa-debug-exit) before powering off.
-    pub debug_exit: Option<u16>,
     /// PID 1 of a VM: reboot instead of powering off, for VMMs that exit on
     /// reset (Firecracker).
     pub reboot: bool,
     /// Index in argv of the payload's name; `None`: `$SHELL` or /bin/sh.
     pub program: Option<usize>,
+    pub root: Option<&'a CStr>,
+    pub wd: Option<&'a CStr>,
+    /// Where to mount a fresh /proc (after the root change).
+    pub mount_proc: Option<&'a CStr>,
+    pub hostname: Option<&'a [u8]>,
+    pub domainname: Option<&'a [u8]>,
+    /// Clock offsets of the new time namespace, in seconds.
+    pub monotonic: i64,
+    pub boottime: i64,
+    pub env: heapless::Vec<EnvOp<'a>, MAX_ENV_OPS>,
+    /// Mount operations; without `root` they build a fresh root on a tmpfs.
+    pub mounts: heapless::Vec<MountOp<'a>, MAX_MOUNT_OPS>,
+    pub uid_map: IdMap,
+    pub gid_map: IdMap,
 }
 
 impl Default for Spec<'_> {
