@@ -82,8 +82,8 @@ pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u
     if report::debugging() {
         report::debug_line("clone: child")
             .num(u64::from(child))
-            .push(b", flags 0x")
-            .push(&hex(flags))
+            .push(b", flags ")
+            .num(flags)
             .send();
     }
 
@@ -200,11 +200,3 @@ pub fn write_once(path: &core::ffi::CStr, bytes: &[u8]) -> Result<(), (&'static 
     }
 }
 
-fn hex(n: u64) -> heapless::Vec<u8, 16> {
-    let mut out = heapless::Vec::new();
-    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
-    for i in (0..digits).rev() {
-        let _ = out.push(b"0123456789abcdef"[((n >> (i * 4)) & 0xf) as usize]);
-    }
-    out
-}
