@@ -146,6 +146,7 @@ pub struct EnvBuf {
 }
 
 impl Default for EnvBuf {
+    #[inline(never)]
     fn default() -> Self {
         EnvBuf {
             ptrs: heapless::Vec::new(),

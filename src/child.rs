@@ -25,6 +25,7 @@ pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
 
 /// Without the go byte the parent failed or died, and has said why (or
 /// cannot): the child leaves quietly.
+#[inline(never)]
 fn setup(spec: &Spec, ready: OwnedFd) -> Result<(), Failed> {
     if let Some(sig) = spec.kill_child {
         // SAFETY: the parser accepts only signal numbers 1-64.
@@ -247,6 +248,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failed {
 /// Marks every fd from `first` up to be closed at exec. close_range's
 /// CLOSE_RANGE_CLOEXEC came in Linux 5.11; on older kernels (Debian 11 runs
 /// 5.10) each possible fd up to the open-files limit is marked one by one.
+#[inline(never)]
 fn cloexec_inherited(first: u32) -> Result<(), Errno> {
     use rustix::process::{getrlimit, Resource};
     match sys::close_from(first, true) {

@@ -216,6 +216,7 @@ fn parse_port(s: &[u8]) -> Option<u16> {
     u16::try_from(n).ok().filter(|&p| p <= 0xfffc)
 }
 
+#[inline(never)]
 fn parse_i64(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s.split_first() {
         Some((b'-', rest)) => (true, rest),
@@ -253,6 +254,7 @@ fn find(long: &[u8], short: u8) -> Option<(&'static str, Takes, Opt)> {
 /// `spec`, which starts as `Spec::default()`. The caller owns it: with room
 /// for the kernel's 340 ranges per map a Spec is 8 KB, too big to move about
 /// (each move was a copy of all of it).
+#[inline(never)]
 pub fn parse<'a, I>(args: I, spec: &mut Spec<'a>) -> Result<Command, UsageError<'a>>
 where
     I: IntoIterator<Item = &'a CStr>,
@@ -563,6 +565,7 @@ impl<'a> Parser<'_, 'a> {
         Ok(Step::Next)
     }
 
+    #[inline(never)]
     fn finish(self) -> Result<Command, UsageError<'a>> {
         if let Some(arg) = self.pending {
             return Err(UsageError {

@@ -7,7 +7,6 @@
 //!   would only kill our own namespace): reap, forward, exit with the status.
 
 use crate::argv::{self, Argv, Env};
-use crate::cli::{self, Command};
 use crate::report::{self, fail, fail_why, Failed, STATUS_SETUP};
 use crate::spec::Spec;
 use crate::supervise::{self, Ending, Exit, Supervisor, FORWARDED};
@@ -17,6 +16,9 @@ use core::ptr;
 use linux_raw_sys::general as k;
 use rustix::fs::{Mode, OFlags};
 use rustix::system::RebootCommand;
+
+/// /proc's row in mounts::EARLY_MOUNTS (a test checks).
+const PROC: usize = 3;
 
 /// The inode of the kernel's initial pid namespace (PROC_PID_INIT_INO).
 const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
@@ -73,15 +75,9 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
         Err(Failed(status)) => finish(vm, status),
     };
     let mut spec = Spec::default();
-    match cli::parse(argv.iter(), &mut spec) {
-        Ok(Command::Run) => {}
-        Ok(Command::Help) => {
-            report::write_packed(1, cli::USAGE_PACKED);
-            finish(vm, 0)
-        }
-        Ok(Command::Version) => finish(vm, print_ok(cli::VERSION)),
-        Err(e) => finish(vm, fail_why("option", e.arg, e.reason, "").0),
-    };
+    if let Err(status) = crate::launch::parse(argv, &mut spec) {
+        finish(vm, status)
+    }
     report::set_debug(spec.debug);
     report::debug(
         if vm {
@@ -131,12 +127,7 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
 fn in_initial_pid_namespace() -> bool {
     let ns = c"/proc/self/ns/pid";
     if rustix::fs::stat(ns).is_err() {
-        let proc = crate::mounts::EARLY_MOUNTS
-            .iter()
-            .find(|m| m.target == c"/proc");
-        if let Some(m) = proc {
-            let _ = crate::mounts::mount_missing(m);
-        }
+        let _ = crate::mounts::mount_missing(&crate::mounts::EARLY_MOUNTS[PROC]);
     }
     // Without /proc at all, only a kernel's PID 1 is left without one.
     rustix::fs::stat(ns).map_or(true, |st| st.st_ino == PROC_PID_INIT_INO)
@@ -208,10 +199,6 @@ fn choose_args<'a>(
     Ok(unsafe { Argv::from_raw(ptrs.as_ptr(), count) })
 }
 
-fn print_ok(text: &str) -> u8 {
-    report::write_all(1, text.as_bytes());
-    0
-}
 
 /// Ends PID 1 when no payload ran: a container's init just exits, a VM
 /// shuts down as usual (with the defaults: the options did not parse).

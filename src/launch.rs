@@ -18,18 +18,9 @@ use rustix::process::{Pid, WaitOptions};
 /// nsinit as a command: returns the exit status.
 pub fn main(argv: Argv, env: Env) -> i32 {
     let mut spec = Spec::default();
-    match cli::parse(argv.iter(), &mut spec) {
-        Ok(Command::Run) => {}
-        Ok(Command::Help) => {
-            report::write_packed(1, cli::USAGE_PACKED);
-            return 0;
-        }
-        Ok(Command::Version) => {
-            report::write_all(1, cli::VERSION.as_bytes());
-            return 0;
-        }
-        Err(e) => return i32::from(fail_why("option", e.arg, e.reason, "see nsinit --help").0),
-    };
+    if let Err(status) = parse(argv, &mut spec) {
+        return i32::from(status);
+    }
     report::set_debug(spec.debug);
     report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
     let supervisor = |payload| Supervisor {
@@ -47,6 +38,24 @@ pub fn main(argv: Argv, env: Env) -> i32 {
         }
     };
     run().unwrap_or_else(|Failed(status)| i32::from(status))
+}
+
+/// Parses the command line into `spec`. `Err(status)` when there is
+/// nothing to run: after --help or --version (0), or a bad option (125,
+/// said on stderr).
+pub fn parse(argv: Argv, spec: &mut Spec<'static>) -> Result<(), u8> {
+    match cli::parse(argv.iter(), spec) {
+        Ok(Command::Run) => Ok(()),
+        Ok(Command::Help) => {
+            report::write_packed(1, cli::USAGE_PACKED);
+            Err(0)
+        }
+        Ok(Command::Version) => {
+            report::write_all(1, cli::VERSION.as_bytes());
+            Err(0)
+        }
+        Err(e) => Err(fail_why("option", e.arg, e.reason, "see nsinit --help").0),
+    }
 }
 
 /// Clones the child into its namespaces, writes its maps and lets it go;
@@ -106,6 +115,7 @@ fn render(map: &IdMap, caller: u32, out: &mut MapText, what: &str) -> Result<(),
         .map_err(|reason| fail_why("check", what.as_bytes(), reason, ""))
 }
 
+#[inline(never)]
 fn clone_failure(ns: Namespaces, e: Errno) -> Failed {
     let user = ns.has(Namespaces::USER);
     let hint = match e {

@@ -8,7 +8,7 @@ use crate::sys;
 use core::ffi::CStr;
 use linux_raw_sys::general as k;
 use rustix::fd::{AsRawFd, OwnedFd};
-use rustix::fs::{AtFlags, Mode, OFlags, StatxAttributes, StatxFlags, CWD};
+use rustix::fs::{Mode, OFlags, CWD};
 use rustix::io::Errno;
 use rustix::mount::{mount, MountFlags};
 
@@ -94,7 +94,7 @@ pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
         Ok(()) | Err(Errno::EXIST) => {}
         Err(e) => return Err(fail("mkdir", target, e)),
     }
-    if is_mount_point(m.target) {
+    if sys::is_mount_root(m.target) {
         report::debug("already mounted", target);
         return Ok(());
     }
@@ -107,18 +107,6 @@ pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
     }
 }
 
-/// statx's STATX_ATTR_MOUNT_ROOT (Linux 5.8+). The file system type cannot
-/// tell: /dev/shm on devtmpfs and /tmp on a tmpfs rootfs both look mounted.
-fn is_mount_point(path: &CStr) -> bool {
-    let flags = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
-    match rustix::fs::statx(CWD, path, flags, StatxFlags::empty()) {
-        Ok(st) => {
-            st.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
-                && st.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
-        }
-        Err(_) => false,
-    }
-}
 
 /// The payload's root is assembled here, inside a scratch tmpfs.
 const NEW_ROOT: &[u8] = b"/newroot";

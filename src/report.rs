@@ -108,6 +108,7 @@ pub fn unpack<'b>(packed: &[u8], out: &'b mut [u8]) -> &'b [u8] {
 }
 
 /// Writes a packed text (the --help) to `fd`.
+#[inline(never)]
 pub fn write_packed(fd: i32, packed: &[u8]) {
     let mut buf = [0u8; 4096];
     write_all(fd, unpack(packed, &mut buf));

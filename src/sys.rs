@@ -1,7 +1,7 @@
 //! The few system calls rustix 1.x does not expose (its `runtime` module is
 //! private): process exit, fork-style clone3/clone, execve, the signal-mask
-//! and signal-wait calls, kill(-1), close_range, mount_setattr, getcwd, an
-//! I/O port write and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
+//! and signal-wait calls, kill(-1), close_range, mount_setattr, statx for
+//! one attribute, getcwd, an I/O port write and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
 //! everything else goes through rustix.
 //!
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
@@ -52,6 +52,7 @@ fn result(ret: isize) -> Result<usize, Errno> {
 }
 
 /// exit_group(2): ends every thread of the process.
+#[inline(never)]
 pub fn exit(code: i32) -> ! {
     // SAFETY: exit_group takes one integer and never returns.
     unsafe {
@@ -269,6 +270,29 @@ pub fn mount_setattr(dir: i32, path: &CStr, at_flags: u32, set: u64) -> Result<(
         )
     };
     result(ret).map(|_| ())
+}
+
+/// Whether `path` (not followed if a symlink) is the root of a mount:
+/// statx's STATX_ATTR_MOUNT_ROOT (Linux 5.8+). rustix's statx carries a
+/// fallback for kernels without statx, which this does not need.
+pub fn is_mount_root(path: &CStr) -> bool {
+    // SAFETY: all-zero bytes are a valid statx (plain integers).
+    let mut st: k::statx = unsafe { core::mem::zeroed() };
+    let flags = k::AT_SYMLINK_NOFOLLOW | k::AT_NO_AUTOMOUNT;
+    // SAFETY: `path` is NUL-terminated and the kernel writes at most one
+    // struct statx into `st`.
+    let ret = unsafe {
+        syscall5(
+            k::__NR_statx,
+            k::AT_FDCWD as usize,
+            path.as_ptr() as usize,
+            flags as usize,
+            0,
+            &mut st as *mut _ as usize,
+        )
+    };
+    let root = u64::from(k::STATX_ATTR_MOUNT_ROOT);
+    ret == 0 && st.stx_attributes_mask & root != 0 && st.stx_attributes & root != 0
 }
 
 /// getcwd(2) into `buf`; returns the path's length without the NUL. The
