@@ -199,7 +199,6 @@ fn choose_args<'a>(
     Ok(unsafe { Argv::from_raw(ptrs.as_ptr(), count) })
 }
 
-
 /// Ends PID 1 when no payload ran: a container's init just exits, a VM
 /// shuts down as usual (with the defaults: the options did not parse).
 fn finish(vm: bool, status: u8) -> ! {

@@ -209,4 +209,3 @@ pub fn write_once(path: &core::ffi::CStr, bytes: &[u8]) -> Result<(), (&'static 
         Err(e) => Err(("write", e)),
     }
 }
-

@@ -90,23 +90,18 @@ pub fn mount_early() {
 /// (a race with another mounter) counts as done.
 pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
     let target = m.target.to_bytes();
-    match rustix::fs::mkdir(m.target, Mode::from_raw_mode(0o755)) {
-        Ok(()) | Err(Errno::EXIST) => {}
-        Err(e) => return Err(fail("mkdir", target, e)),
-    }
-    if sys::is_mount_root(m.target) {
-        report::debug("already mounted", target);
-        return Ok(());
-    }
-    match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
-        Ok(()) | Err(Errno::BUSY) => {
-            report::debug("mounted", target);
-            Ok(())
+    mkdir_leaf(m.target, 0o755).map_err(|e| fail("mkdir", target, e))?;
+    let step = if sys::is_mount_root(m.target) {
+        "already mounted"
+    } else {
+        match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
+            Ok(()) | Err(Errno::BUSY) => "mounted",
+            Err(e) => return Err(fail("mount", target, e)),
         }
-        Err(e) => Err(fail("mount", target, e)),
-    }
+    };
+    report::debug(step, target);
+    Ok(())
 }
-
 
 /// The payload's root is assembled here, inside a scratch tmpfs.
 const NEW_ROOT: &[u8] = b"/newroot";
@@ -374,7 +369,7 @@ fn op_failed(spec: &Spec, op: &MountOp, e: Errno) -> Failed {
         what.push(b" ").push(op.dst.to_bytes()).push(op.leaf);
     }
     let hint = match e {
-        Errno::NOSYS => "needs Linux 5.12 or later (open_tree, mount_setattr)",
+        Errno::NOSYS => "needs Linux 5.12+ (mount_setattr)",
         _ if op.kind == MountKind::Proc => proc_hint(spec.namespaces, e),
         _ => "",
     };
@@ -388,7 +383,7 @@ pub fn proc_hint(ns: Namespaces, e: Errno) -> &'static str {
     } else if !ns.has(Namespaces::PID) {
         "proc mounts in a user namespace only for a pid namespace it owns: add -p"
     } else {
-        "the kernel finds the mount too revealing: a proc or sysfs with covered submounts"
+        "mount too revealing: a proc or sysfs here has covered submounts"
     }
 }
 

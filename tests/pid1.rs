@@ -85,7 +85,10 @@ fn container_init_is_tini_not_a_vm() {
     assert_eq!(o.status.code(), Some(127));
     let o = as_container_init(&["--bogus"]);
     assert_eq!(o.status.code(), Some(125));
-    assert_eq!(stderr(&o), "nsinit: option --bogus: unknown option\n");
+    assert_eq!(
+        stderr(&o),
+        "nsinit: option --bogus: unknown option; see nsinit --help\n"
+    );
 }
 
 #[test]

@@ -83,7 +83,9 @@ fn missing_payload_or_bad_options_give_a_clear_error() {
     let (status, console) = boot(&["--map-users=0:1", "/bin/true"]);
     assert_eq!(status, 125);
     assert!(
-        console.contains("nsinit: option --map-users=0:1: expected INNER:OUTER:COUNT\n"),
+        console.contains(
+            "nsinit: option --map-users=0:1: expected INNER:OUTER:COUNT; see nsinit --help\n"
+        ),
         "{console}"
     );
     assert_eq!(
