@@ -265,6 +265,7 @@ where
         next_size: 0,
         next_mode: 0o755,
         pending: None,
+        proc_op: false,
     };
     let mut words = args.into_iter().enumerate().skip(1);
     while let Some((index, word)) = words.next() {
@@ -299,6 +300,8 @@ struct Parser<'s, 'a> {
     next_size: u64,
     next_mode: u16,
     pending: Option<&'a [u8]>,
+    /// A --proc operation was given.
+    proc_op: bool,
 }
 
 impl<'a> Parser<'_, 'a> {
@@ -515,6 +518,7 @@ impl<'a> Parser<'_, 'a> {
                     mode: core::mem::replace(&mut self.next_mode, 0o755),
                     size: core::mem::take(&mut self.next_size),
                 };
+                self.proc_op |= kind == MountKind::Proc;
                 if kind == MountKind::Dev {
                     for (kind, src, leaf) in DEV {
                         push_mount(
@@ -603,7 +607,7 @@ impl<'a> Parser<'_, 'a> {
         }
         // The kernel allows a proc mount in a user namespace only for a pid
         // namespace that user namespace owns.
-        if s.namespaces.has(Namespaces::USER) && s.mounts.iter().any(|m| m.name == "proc") {
+        if s.namespaces.has(Namespaces::USER) && self.proc_op {
             s.namespaces.0 |= Namespaces::PID;
         }
         if let Some(arg) = self.needs_deny {
