@@ -240,20 +240,21 @@ const fn count_spaces(s: &str) -> usize {
     n
 }
 
-/// The option with this long name, or else with this short name.
-fn find(long: &[u8], short: u8) -> Option<(&'static str, Takes, Opt)> {
-    let i = match short {
+/// The option (its row in OPTIONS) with this long name, or else with this
+/// short name.
+fn find(long: &[u8], short: u8) -> Option<(usize, Takes, Opt)> {
+    let row = match short {
         0 => pick(LONG_NAMES, long)?,
         _ => OPTIONS.iter().position(|o| o.0 == short)?,
     };
-    let (_, takes, opt) = *OPTIONS.get(i)?;
-    Some((LONG_NAMES.split(' ').nth(i)?, takes, opt))
+    let (_, takes, opt) = *OPTIONS.get(row)?;
+    Some((row, takes, opt))
 }
 
 /// Parses the whole command line (`args[0]` is nsinit's own name) into
-/// `spec`, which starts as `Spec::default()`. The caller owns it: with room
-/// for the kernel's 340 ranges per map a Spec is 8 KB, too big to move about
-/// (each move was a copy of all of it).
+/// `spec`, which starts as `Spec::new()`. The caller owns it: with room for
+/// the kernel's 340 ranges per map and 128 mount operations a Spec is 20
+/// KB, too big to move about (each move was a copy of all of it).
 #[inline(never)]
 pub fn parse<'a, I>(args: I, spec: &mut Spec<'a>) -> Result<Command, UsageError<'a>>
 where
@@ -321,20 +322,20 @@ impl<'a> Parser<'_, 'a> {
                 Some(eq) => (&long[..eq], Some(cstr_tail(word, eq + 3))),
                 None => (long, None),
             };
-            let (name, takes, opt) = find(name, 0).ok_or("unknown option")?;
+            let (row, takes, opt) = find(name, 0).ok_or("unknown option")?;
             let value = match (takes, inline) {
                 (Nothing, Some(_)) => return Err("takes no value"),
                 (Value | Pair, None) => Some(next()?),
                 (_, inline) => inline,
             };
             let second = if takes == Pair { Some(next()?) } else { None };
-            return self.apply(opt, name, value, second, bytes);
+            return self.apply(opt, row, value, second, bytes);
         } else if bytes.len() > 1 && bytes[0] == b'-' {
             // A cluster of short options; the first that takes a value takes
             // the rest of the word, or the next word.
             let mut at = 1;
             while at < bytes.len() {
-                let (name, takes, opt) = find(b"", bytes[at]).ok_or("unknown option")?;
+                let (row, takes, opt) = find(b"", bytes[at]).ok_or("unknown option")?;
                 at += 1;
                 let value = if takes == Value {
                     let v = if at < bytes.len() {
@@ -347,7 +348,7 @@ impl<'a> Parser<'_, 'a> {
                 } else {
                     None
                 };
-                if let Step::Done(command) = self.apply(opt, name, value, None, bytes)? {
+                if let Step::Done(command) = self.apply(opt, row, value, None, bytes)? {
                     return Ok(Step::Done(command));
                 }
             }
@@ -362,7 +363,7 @@ impl<'a> Parser<'_, 'a> {
     fn apply(
         &mut self,
         opt: Opt,
-        name: &'static str,
+        row: usize,
         value: Option<&'a CStr>,
         second: Option<&'a CStr>,
         arg: &'a [u8],
@@ -495,6 +496,8 @@ impl<'a> Parser<'_, 'a> {
                     .map_err(|_| "more than 64 environment changes")?;
             }
             Opt::Mount(kind) => {
+                // The option's own name, for error lines and "-try".
+                let name = LONG_NAMES.split(' ').nth(row).unwrap_or("");
                 let (src, dst) = match (value, second) {
                     (Some(src), Some(dst)) => (src, dst),
                     _ => (c"", value.unwrap_or(c"")),
@@ -550,9 +553,8 @@ impl<'a> Parser<'_, 'a> {
             Opt::Init => s.init = true,
             Opt::NewSession => s.new_session = true,
             Opt::Grace => {
-                s.grace_secs = idmap::parse_u32(v)
-                    .filter(|&n| n <= 3600)
-                    .ok_or("expected seconds, 0-3600")?;
+                let secs = idmap::parse_u32(v).filter(|&n| n <= 3600);
+                s.grace_secs = Some(secs.ok_or("expected seconds, 0-3600")?);
             }
             Opt::DebugExit => {
                 let port = match value {
@@ -762,7 +764,7 @@ mod tests {
             "--reboot",
         ]);
         assert!(s.init && s.new_session && s.reboot);
-        assert_eq!((s.grace_secs, s.debug_exit), (10, Some(0xf4)));
+        assert_eq!((s.grace_secs, s.debug_exit), (Some(10), Some(0xf4)));
         assert_eq!(spec(&["--debug-exit=0x501"]).debug_exit, Some(0x501));
         assert_eq!(spec(&["--debug-exit=1280"]).debug_exit, Some(1280));
         for bad in [

@@ -43,11 +43,13 @@ impl Range {
 }
 
 /// Which inside id the caller's own (effective) id becomes: `-r` gives
-/// `Id(0)`, `-c` gives `Same`, `--map-user=N` gives `Id(N)`.
+/// `Id(0)`, `-c` gives `Same`, `--map-user=N` gives `Id(N)`. Numbered from
+/// 1, so that `None` is all zero bytes (see Spec::new).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
 pub enum OwnId {
-    Same,
-    Id(u32),
+    Same = 1,
+    Id(u32) = 2,
 }
 
 /// One map: optionally the caller's own id, then explicit ranges.
@@ -58,6 +60,13 @@ pub struct IdMap {
 }
 
 impl IdMap {
+    pub const fn new() -> Self {
+        IdMap {
+            own: None,
+            ranges: Vec::new(),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.own.is_none() && self.ranges.is_empty()
     }

@@ -8,7 +8,7 @@
 
 use crate::argv::{self, Argv, Env};
 use crate::report::{self, fail, fail_why, Failed, STATUS_SETUP};
-use crate::spec::Spec;
+use crate::spec::{Spec, DEFAULT_GRACE_SECS};
 use crate::supervise::{self, Ending, Exit, Supervisor, FORWARDED};
 use crate::sys::{self, sig_bit, SigSet};
 use core::ffi::CStr;
@@ -42,7 +42,8 @@ const SYNC_FAULTS: SigSet = sig_bit(k::SIGFPE)
 const VM_STOP: SigSet = sig_bit(k::SIGINT) | sig_bit(k::SIGTERM) | sig_bit(k::SIGPWR);
 const VM_FORWARD: SigSet = FORWARDED & !VM_STOP;
 
-pub fn main(kernel_argv: Argv, env: Env) -> ! {
+/// `spec` is `Spec::new()`, to be filled.
+pub fn main(kernel_argv: Argv, env: Env, spec: &mut Spec<'static>) -> ! {
     // PID 1 has no default action for signals: one it neither handles nor
     // blocks is dropped. Block them all first and take them with sigwaitinfo.
     let _ = sys::sigprocmask(k::SIG_BLOCK, !SYNC_FAULTS);
@@ -72,11 +73,10 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     ];
     let argv = match choose_args(kernel_argv, &mut text, &mut ptrs, &builtin) {
         Ok(argv) => argv,
-        Err(Failed(status)) => finish(vm, status),
+        Err(Failed(status)) => finish(vm, status, spec),
     };
-    let mut spec = Spec::default();
-    if let Err(status) = crate::launch::parse(argv, &mut spec) {
-        finish(vm, status)
+    if let Err(status) = crate::launch::parse(argv, spec) {
+        finish(vm, status, spec)
     }
     report::set_debug(spec.debug);
     report::debug(
@@ -104,7 +104,7 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
         shares_group: !spec.new_session,
     };
     let mut status = None;
-    match crate::launch::start(&spec, argv, env, sup.waited()) {
+    match crate::launch::start(spec, argv, env, sup.waited()) {
         Err(_) => {}
         Ok(pid) => {
             sup.payload = pid;
@@ -119,7 +119,7 @@ pub fn main(kernel_argv: Argv, env: Env) -> ! {
     if !vm {
         sys::exit(status.map_or(i32::from(STATUS_SETUP), |e| e.status));
     }
-    shutdown(&spec, &sup, status, STATUS_SETUP)
+    shutdown(spec, &sup, status, STATUS_SETUP)
 }
 
 /// getpid() == 1 in the initial pid namespace means a VM; anywhere else,
@@ -200,8 +200,9 @@ fn choose_args<'a>(
 }
 
 /// Ends PID 1 when no payload ran: a container's init just exits, a VM
-/// shuts down as usual (with the defaults: the options did not parse).
-fn finish(vm: bool, status: u8) -> ! {
+/// shuts down as usual, with the options parsed up to a bad one (so a
+/// `--reboot` before it still makes Firecracker exit).
+fn finish(vm: bool, status: u8, spec: &Spec) -> ! {
     if !vm {
         sys::exit(i32::from(status));
     }
@@ -211,7 +212,7 @@ fn finish(vm: bool, status: u8) -> ! {
         stop: 0,
         shares_group: false,
     };
-    shutdown(&Spec::default(), &nobody, None, status)
+    shutdown(spec, &nobody, None, status)
 }
 
 /// Reaps whatever ends within `micros`, noting the payload's end in
@@ -236,7 +237,7 @@ fn reap_for(sup: &Supervisor, status: &mut Option<Exit>, micros: u64) -> bool {
 fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8) -> ! {
     report::debug("shutdown: SIGTERM to all", b"");
     let _ = sys::kill_all(k::SIGTERM);
-    let grace = u64::from(spec.grace_secs) * 1_000_000;
+    let grace = u64::from(spec.grace_secs.unwrap_or(DEFAULT_GRACE_SECS)) * 1_000_000;
     if reap_for(sup, &mut status, grace) {
         report::debug("shutdown: SIGKILL to all", b"");
         let _ = sys::kill_all(k::SIGKILL);

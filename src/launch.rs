@@ -16,9 +16,9 @@ use rustix::io::Errno;
 use rustix::process::{Pid, WaitOptions};
 
 /// nsinit as a command: returns the exit status.
-pub fn main(argv: Argv, env: Env) -> i32 {
-    let mut spec = Spec::default();
-    if let Err(status) = parse(argv, &mut spec) {
+/// `spec` is `Spec::new()`, to be filled.
+pub fn main(argv: Argv, env: Env, spec: &mut Spec<'static>) -> i32 {
+    if let Err(status) = parse(argv, spec) {
         return i32::from(status);
     }
     report::set_debug(spec.debug);
@@ -31,7 +31,7 @@ pub fn main(argv: Argv, env: Env) -> i32 {
     };
     let run = || -> Result<i32, Failed> {
         let waited = supervisor(0).waited();
-        let child = start(&spec, argv, env, waited)?;
+        let child = start(spec, argv, env, waited)?;
         match supervisor(child).wait()? {
             Ending::Payload(exit) => Ok(exit.status),
             Ending::Stop(sig) => Ok(128 + sig as i32),

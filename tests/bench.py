@@ -2,7 +2,8 @@
 """make bench: nsinit against its peers on this machine, in one run, as
 ratios. Prints the tables and writes them to BENCHMARKS.md.
 
-1. spawn latency per namespace set, runs interleaved A B C A B C ...;
+1. spawn latency per namespace set, runs interleaved A B C A B C ...,
+   and of the same bubblewrap-style sandbox built by both tools;
 2. binary size, static or not, and the launcher's peak RSS;
 3. 1000 containers alive at once: time to start, memory per container;
 4. the VM boot timeline: nsinit as /init against a busybox-shell /init doing
@@ -134,6 +135,36 @@ def spawn_latency(nop):
             f"{med['bwrap']:.0f} | {med['nsinit'] / fastest:.2f} |")
     say()
     return results
+
+
+def sandbox_latency(nop):
+    """The same sandbox built by bubblewrap and by nsinit: a fresh root with
+    the host's /usr read-only, the usual links, proc, a minimal /dev, a
+    tmpfs, and the payload bound in, in new user and pid namespaces."""
+    say("### A bubblewrap-style sandbox")
+    say()
+    ops = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+           "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+           "--ro-bind", nop, "/nop", "/nop"]
+    tools = [("nsinit", [NSINIT, "-r", "-p", *ops]),
+             ("bwrap", ["/usr/bin/bwrap", "--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", *ops])]
+    times = {t: [] for t, _ in tools}
+    for _, argv in tools:
+        spawn_wait(argv)
+    for _ in range(ROUNDS):
+        for tool, argv in tools:
+            ns, code, _ = spawn_wait(argv)
+            if code != 0:
+                sys.exit(f"bench: {tool} {argv} exited {code}")
+            times[tool].append(ns / 1000)
+    med = {t: statistics.median(v) for t, v in times.items()}
+    say(f"`{' '.join(ops[:-1])}` and the payload, as root with root mapped in a new user namespace "
+        f"and a new pid namespace; median of {ROUNDS} interleaved rounds, in microseconds.")
+    say()
+    say("| nsinit | bwrap | nsinit / bwrap |")
+    say("| ---: | ---: | ---: |")
+    say(f"| {med['nsinit']:.0f} | {med['bwrap']:.0f} | {med['nsinit'] / med['bwrap']:.2f} |")
+    say()
 
 
 def vm_hwm_kib(pid):
@@ -405,6 +436,7 @@ def main():
     only = os.environ.get("BENCH_ONLY", "12345")
     if "1" in only:
         spawn_latency(payloads["nop"])
+        sandbox_latency(payloads["nop"])
     if "2" in only:
         size_and_memory(payloads["pause"])
     if "3" in only:

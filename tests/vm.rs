@@ -92,6 +92,14 @@ fn missing_payload_or_bad_options_give_a_clear_error() {
         last_line(&console),
         "nsinit: payload did not run, status 125; powering off"
     );
+    // What parsed before the bad option still counts: a Firecracker guest
+    // asked to reboot must not be left powered off.
+    let (status, console) = boot(&["--reboot", "--bogus"]);
+    assert_eq!(status, 125);
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload did not run, status 125; rebooting"
+    );
 }
 
 #[test]
