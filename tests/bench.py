@@ -418,6 +418,11 @@ def profile(nop):
     say("- PID 1 of a VM reopened /dev/console although the kernel had opened it already (2 to 5 ms under TCG "
         "by the --debug timeline), and the child reset all 64 signal dispositions although PID 1 starts with "
         "none ignored (62 system calls, 0.3 to 1 ms under TCG). Both are skipped now.")
+    say("- With room for 128 mount operations the `Spec` grew to 20 KB, on the stack of the launcher, where "
+        "the stack probes of its frame touched every page: peak RSS 76 KiB and 41 KiB per container. Made "
+        "of all-zero defaults it now lives in .bss, where only written pages take memory: 60 KiB and 33 KiB. "
+        "Looking up each option's name, needed only by mount operations, had taken the launcher from 5,104 "
+        "to 9,679 instructions; it is done for those alone now.")
     say()
 
 
