@@ -55,6 +55,12 @@ fn setup(spec: &Spec, ready: OwnedFd) -> Result<(), Failed> {
         rustix::system::setdomainname(name).map_err(|e| fail("setdomainname", name, e))?;
         report::debug("setdomainname", name);
     }
+    if spec.namespaces.has(Namespaces::NET) {
+        // A new network namespace has only lo, and down: 127.0.0.1 would
+        // not answer.
+        sys::loopback_up().map_err(|e| fail("ioctl SIOCSIFFLAGS", b"lo up", e))?;
+        report::debug("lo up", b"");
+    }
     if spec.namespaces.has(Namespaces::MOUNT) {
         set_propagation(spec.propagation)?;
     }
@@ -194,9 +200,15 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failed {
         return fail("close_range", b"", e);
     }
     // Last of all the ids: a switch away from uid 0 drops the capabilities
-    // the steps above needed.
+    // the steps above needed. Then no_new_privs, so that no setuid file or
+    // file capability can raise what the payload has (as bubblewrap does).
     if let Err(failed) = crate::identity::switch_ids(spec) {
         return failed;
+    }
+    if !spec.new_privs {
+        if let Err(e) = rustix::thread::set_no_new_privs(true) {
+            return fail("prctl", b"PR_SET_NO_NEW_PRIVS", e);
+        }
     }
     // Dispositions survive execve only when ignored (handlers are reset), so
     // this clears what the caller ignored (nohup, SIGPIPE in some shells);

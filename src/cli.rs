@@ -80,6 +80,7 @@ enum Opt {
     Perms,
     Init,
     NewSession,
+    NewPrivs,
     Grace,
     DebugExit,
     Reboot,
@@ -156,6 +157,7 @@ options! {
     (0, "preserve-fds", Value, Opt::PreserveFds),
     (0, "init", Nothing, Opt::Init),
     (0, "new-session", Nothing, Opt::NewSession),
+    (0, "allow-new-privs", Nothing, Opt::NewPrivs),
     (0, "grace", Value, Opt::Grace),
     (0, "debug-exit", OptionalValue, Opt::DebugExit),
     (0, "reboot", Nothing, Opt::Reboot),
@@ -552,6 +554,7 @@ impl<'a> Parser<'_, 'a> {
             }
             Opt::Init => s.init = true,
             Opt::NewSession => s.new_session = true,
+            Opt::NewPrivs => s.new_privs = true,
             Opt::Grace => {
                 let secs = idmap::parse_u32(v).filter(|&n| n <= 3600);
                 s.grace_secs = Some(secs.ok_or("expected seconds, 0-3600")?);

@@ -189,6 +189,9 @@ pub struct Spec<'a> {
     /// PID 1 of a VM: reboot instead of powering off, for VMMs that exit on
     /// reset (Firecracker).
     pub reboot: bool,
+    /// `--allow-new-privs`: leave no_new_privs off, so that setuid files
+    /// work inside.
+    pub new_privs: bool,
     /// Index in argv of the payload's name; `None`: `$SHELL` or /bin/sh.
     pub program: Option<usize>,
     pub root: Option<&'a CStr>,
@@ -246,6 +249,7 @@ impl Spec<'_> {
             grace_secs: None,
             debug_exit: None,
             reboot: false,
+            new_privs: false,
             program: None,
         }
     }

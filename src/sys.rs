@@ -1,7 +1,8 @@
 //! The few system calls rustix 1.x does not expose (its `runtime` module is
 //! private): process exit, fork-style clone3/clone, execve, the signal-mask
 //! and signal-wait calls, kill(-1), close_range, mount_setattr, statx for
-//! one attribute, getcwd, an I/O port write and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
+//! one attribute, loopback up, getcwd, an I/O port write and a vDSO-free
+//! clock. Numbers and structures come from linux-raw-sys;
 //! everything else goes through rustix.
 //!
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
@@ -293,6 +294,26 @@ pub fn is_mount_root(path: &CStr) -> bool {
     };
     let root = u64::from(k::STATX_ATTR_MOUNT_ROOT);
     ret == 0 && st.stx_attributes_mask & root != 0 && st.stx_attributes & root != 0
+}
+
+/// Brings the loopback interface of this process's network namespace up,
+/// as `ip link set lo up` does: SIOCSIFFLAGS with IFF_UP on any socket.
+/// The numbers are from <linux/socket.h>, <linux/sockios.h> and
+/// <linux/if.h>, outside the linux-raw-sys features nsinit builds with.
+pub fn loopback_up() -> Result<(), Errno> {
+    const AF_INET: usize = 2;
+    const SOCK_DGRAM_CLOEXEC: usize = 2 | 0o2000000;
+    const SIOCSIFFLAGS: usize = 0x8914;
+    // struct ifreq: the name in 16 bytes, then ifr_flags, a short: IFF_UP.
+    let ifreq: [u64; 5] = [u64::from_le_bytes(*b"lo\0\0\0\0\0\0"), 0, 1, 0, 0];
+    // SAFETY: plain integer arguments.
+    let fd = result(unsafe { syscall4(k::__NR_socket, AF_INET, SOCK_DGRAM_CLOEXEC, 0, 0) })?;
+    // SAFETY: `ifreq` is a live struct ifreq the kernel reads; `fd` is the
+    // socket just made, closed right after.
+    let ret = unsafe { syscall4(k::__NR_ioctl, fd, SIOCSIFFLAGS, ifreq.as_ptr() as usize, 0) };
+    // SAFETY: plain integer arguments; nothing else holds `fd`.
+    unsafe { syscall4(k::__NR_close, fd, 0, 0, 0) };
+    result(ret).map(|_| ())
 }
 
 /// getcwd(2) into `buf`; returns the path's length without the NUL. The

@@ -519,6 +519,48 @@ fn environment_changes() {
     );
 }
 
+// --- Least privilege: no_new_privs, a working loopback -------------------------
+
+#[test]
+fn no_new_privs_unless_allowed() {
+    let status = "grep NoNewPrivs /proc/self/status";
+    for who in [As::Root, As::Nobody] {
+        for (flags, want) in [(&["-r"][..], "1"), (&["-r", "--allow-new-privs"][..], "0")] {
+            let mut args = flags.to_vec();
+            args.extend(["sh", "-c", status]);
+            assert_eq!(ok(who, &args), format!("NoNewPrivs:\t{want}\n"), "{who:?} {flags:?}");
+        }
+    }
+    // The caller's own setting is not ours to lift: the payload of a caller
+    // under no_new_privs has it whatever the flags.
+    let args = ["--no-new-privs", nsinit(), "--allow-new-privs", "sh", "-c", status];
+    let o = output(&mut command(As::Root, "setpriv", &args));
+    assert_eq!(stdout(&o), "NoNewPrivs:\t1\n");
+}
+
+/// A TCP connection to 127.0.0.1 inside the payload's network namespace.
+const LOOPBACK: &str = r#"
+import socket
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+client = socket.create_connection(server.getsockname(), timeout=5)
+peer, _ = server.accept()
+client.sendall(b"ok")
+print(peer.recv(2).decode())
+"#;
+
+#[test]
+fn loopback_is_up_in_a_new_network_namespace() {
+    for who in [As::Root, As::Nobody] {
+        let out = ok(who, &["-r", "-n", "python3", "-c", LOOPBACK]);
+        assert_eq!(out, "ok\n", "{who:?}");
+    }
+    // util-linux leaves it down: the same program fails there.
+    let o = output(&mut command(As::Root, "unshare", &["-n", "python3", "-c", LOOPBACK]));
+    assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
 // --- Hostname, proc, debug, kill-child ------------------------------------------
 
 #[test]
