@@ -528,12 +528,23 @@ fn no_new_privs_unless_allowed() {
         for (flags, want) in [(&["-r"][..], "1"), (&["-r", "--allow-new-privs"][..], "0")] {
             let mut args = flags.to_vec();
             args.extend(["sh", "-c", status]);
-            assert_eq!(ok(who, &args), format!("NoNewPrivs:\t{want}\n"), "{who:?} {flags:?}");
+            assert_eq!(
+                ok(who, &args),
+                format!("NoNewPrivs:\t{want}\n"),
+                "{who:?} {flags:?}"
+            );
         }
     }
     // The caller's own setting is not ours to lift: the payload of a caller
     // under no_new_privs has it whatever the flags.
-    let args = ["--no-new-privs", nsinit(), "--allow-new-privs", "sh", "-c", status];
+    let args = [
+        "--no-new-privs",
+        nsinit(),
+        "--allow-new-privs",
+        "sh",
+        "-c",
+        status,
+    ];
     let o = output(&mut command(As::Root, "setpriv", &args));
     assert_eq!(stdout(&o), "NoNewPrivs:\t1\n");
 }
@@ -557,7 +568,11 @@ fn loopback_is_up_in_a_new_network_namespace() {
         assert_eq!(out, "ok\n", "{who:?}");
     }
     // util-linux leaves it down: the same program fails there.
-    let o = output(&mut command(As::Root, "unshare", &["-n", "python3", "-c", LOOPBACK]));
+    let o = output(&mut command(
+        As::Root,
+        "unshare",
+        &["-n", "python3", "-c", LOOPBACK],
+    ));
     assert_ne!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
