@@ -89,6 +89,22 @@ def elf_static(path):
     return 3 not in kinds  # no PT_INTERP
 
 
+def interleaved_medians(tools):
+    """Each (name, argv) ROUNDS times, the tools taking turns within each
+    round (after one run each to warm caches): the median spawn-to-reaped
+    time per tool, in microseconds."""
+    times = {t: [] for t, _ in tools}
+    for _, argv in tools:
+        spawn_wait(argv)
+    for _ in range(ROUNDS):
+        for tool, argv in tools:
+            ns, code, _ = spawn_wait(argv)
+            if code != 0:
+                sys.exit(f"bench: {tool} {argv} exited {code}")
+            times[tool].append(ns / 1000)
+    return {t: statistics.median(v) for t, v in times.items()}
+
+
 def spawn_latency(nop):
     say("## 1. Spawn latency")
     say()
@@ -118,17 +134,7 @@ def spawn_latency(nop):
     say("| --- | ---: | ---: | ---: | ---: | ---: |")
     results = {}
     for name, ours, peers in sets:
-        tools = [("nsinit", ours)] + [(p[0], p[1:]) for p in peers]
-        times = {t: [] for t, _ in tools}
-        for argv in [a for _, a in tools]:  # warm caches once
-            spawn_wait(argv)
-        for _ in range(ROUNDS):
-            for tool, argv in tools:
-                ns, code, _ = spawn_wait(argv)
-                if code != 0:
-                    sys.exit(f"bench: {tool} {argv} exited {code}")
-                times[tool].append(ns / 1000)
-        med = {t: statistics.median(v) for t, v in times.items()}
+        med = interleaved_medians([("nsinit", ours)] + [(p[0], p[1:]) for p in peers])
         fastest = min(v for t, v in med.items() if t != "nsinit")
         results[name] = (med, med["nsinit"] / fastest)
         say(f"| {name} | {med['nsinit']:.0f} | {med['unshare']:.0f} | {med['busybox unshare']:.0f} | "
@@ -146,18 +152,9 @@ def sandbox_latency(nop):
     ops = ["--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
            "--symlink", "usr/lib64", "/lib64", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
            "--ro-bind", nop, "/nop", "/nop"]
-    tools = [("nsinit", [NSINIT, "-r", "-p", *ops]),
-             ("bwrap", ["/usr/bin/bwrap", "--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", *ops])]
-    times = {t: [] for t, _ in tools}
-    for _, argv in tools:
-        spawn_wait(argv)
-    for _ in range(ROUNDS):
-        for tool, argv in tools:
-            ns, code, _ = spawn_wait(argv)
-            if code != 0:
-                sys.exit(f"bench: {tool} {argv} exited {code}")
-            times[tool].append(ns / 1000)
-    med = {t: statistics.median(v) for t, v in times.items()}
+    med = interleaved_medians([
+        ("nsinit", [NSINIT, "-r", "-p", *ops]),
+        ("bwrap", ["/usr/bin/bwrap", "--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", *ops])])
     say(f"`{' '.join(ops[:-1])}` and the payload, as root with root mapped in a new user namespace "
         f"and a new pid namespace; median of {ROUNDS} interleaved rounds, in microseconds.")
     say()
