@@ -17,9 +17,6 @@ use linux_raw_sys::general as k;
 use rustix::fs::{Mode, OFlags};
 use rustix::system::RebootCommand;
 
-/// /proc's row in mounts::EARLY_MOUNTS (a test checks).
-const PROC: usize = 3;
-
 /// The inode of the kernel's initial pid namespace (PROC_PID_INIT_INO).
 const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
 
@@ -127,7 +124,8 @@ pub fn main(kernel_argv: Argv, env: Env, spec: &mut Spec<'static>) -> ! {
 fn in_initial_pid_namespace() -> bool {
     let ns = c"/proc/self/ns/pid";
     if rustix::fs::stat(ns).is_err() {
-        let _ = crate::mounts::mount_missing(&crate::mounts::EARLY_MOUNTS[PROC]);
+        let _ =
+            crate::mounts::mount_missing(&crate::mounts::EARLY_MOUNTS[crate::mounts::EARLY_PROC]);
     }
     // Without /proc at all, only a kernel's PID 1 is left without one.
     rustix::fs::stat(ns).map_or(true, |st| st.st_ino == PROC_PID_INIT_INO)

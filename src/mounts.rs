@@ -1,6 +1,7 @@
 //! Mounts: the early filesystems PID 1 of a VM needs, as one table (as
 //! u-root's libinit does), mounted only where nothing is mounted yet; and
-//! the change of root into a directory.
+//! the payload's new root: `-R`'s directory or a fresh tmpfs, the mount
+//! operations in it, and the root change.
 
 use crate::report::{self, fail, fail_hint, fail_why, Failed};
 use crate::spec::{MountKind, MountOp, Namespaces, Spec, MAX_MOUNT_OPS};
@@ -19,7 +20,7 @@ pub struct EarlyMount {
     pub data: &'static CStr,
 }
 
-const NOSUID_FLAG: MountFlags = MountFlags::NOSUID;
+const NOSUID: MountFlags = MountFlags::NOSUID;
 const NODEV: MountFlags = MountFlags::NODEV;
 const NOEXEC: MountFlags = MountFlags::NOEXEC;
 
@@ -31,52 +32,55 @@ pub const EARLY_MOUNTS: [EarlyMount; 8] = [
     EarlyMount {
         fstype: c"devtmpfs",
         target: c"/dev",
-        flags: NOSUID_FLAG,
+        flags: NOSUID,
         data: c"mode=0755",
     },
     EarlyMount {
         fstype: c"devpts",
         target: c"/dev/pts",
-        flags: NOSUID_FLAG.union(NOEXEC),
+        flags: NOSUID.union(NOEXEC),
         data: c"newinstance,ptmxmode=0666,mode=0620,gid=5",
     },
     EarlyMount {
         fstype: c"tmpfs",
         target: c"/dev/shm",
-        flags: NOSUID_FLAG.union(NODEV),
+        flags: NOSUID.union(NODEV),
         data: c"mode=1777",
     },
     EarlyMount {
         fstype: c"proc",
         target: c"/proc",
-        flags: NOSUID_FLAG.union(NODEV).union(NOEXEC),
+        flags: NOSUID.union(NODEV).union(NOEXEC),
         data: c"",
     },
     EarlyMount {
         fstype: c"sysfs",
         target: c"/sys",
-        flags: NOSUID_FLAG.union(NODEV).union(NOEXEC),
+        flags: NOSUID.union(NODEV).union(NOEXEC),
         data: c"",
     },
     EarlyMount {
         fstype: c"cgroup2",
         target: c"/sys/fs/cgroup",
-        flags: NOSUID_FLAG.union(NODEV).union(NOEXEC),
+        flags: NOSUID.union(NODEV).union(NOEXEC),
         data: c"nsdelegate",
     },
     EarlyMount {
         fstype: c"tmpfs",
         target: c"/run",
-        flags: NOSUID_FLAG.union(NODEV),
+        flags: NOSUID.union(NODEV),
         data: c"mode=0755",
     },
     EarlyMount {
         fstype: c"tmpfs",
         target: c"/tmp",
-        flags: NOSUID_FLAG.union(NODEV),
+        flags: NOSUID.union(NODEV),
         data: c"mode=1777",
     },
 ];
+
+/// /proc's row in EARLY_MOUNTS (a test checks).
+pub const EARLY_PROC: usize = 3;
 
 /// Mounts each entry whose target is not a mount point yet. A failure is
 /// reported and the boot goes on: a VM without /sys is still worth a shell.
@@ -91,6 +95,8 @@ pub fn mount_early() {
 pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
     let target = m.target.to_bytes();
     mkdir_leaf(m.target, 0o755).map_err(|e| fail("mkdir", target, e))?;
+    // Not by the file system type: /dev/shm on devtmpfs and /tmp on a
+    // tmpfs rootfs would both look mounted.
     let step = if sys::is_mount_root(m.target) {
         "already mounted"
     } else {
@@ -120,9 +126,9 @@ const PROC_COVERED: [&[u8]; 4] = [b"sys", b"sysrq-trigger", b"irq", b"bus"];
 ///    point like any other destination, and a destination cannot reach
 ///    outside the scratch tmpfs, not by "..", not by an absolute symlink.
 /// 3. The operations run in order (the parser put `-R` or the tmpfs
-///    first, `--mount-proc` last). A fresh proc must
-///    come before the old root goes: in a user namespace the kernel allows
-///    one only while a full proc is visible ("mount too revealing").
+///    first, `--mount-proc` last). A fresh proc must come before the old
+///    root goes: in a user namespace the kernel allows one only while a
+///    full proc is visible ("mount too revealing").
 /// 4. Back at the caller's root, pivot_root(".", ".") from /newroot stacks
 ///    the old root on the new one and a lazy unmount detaches it, with the
 ///    scratch tmpfs: nothing of the host is left to reach, not by
@@ -136,9 +142,9 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     for op in &spec.mounts {
         let attr = match op.kind {
             MountKind::Root => 0,
-            MountKind::Bind => NOSUID_NODEV,
-            MountKind::RoBind => RDONLY_NOSUID_NODEV,
-            MountKind::DevBind => NOSUID,
+            MountKind::Bind => ATTR_NOSUID_NODEV,
+            MountKind::RoBind => ATTR_RDONLY_NOSUID_NODEV,
+            MountKind::DevBind => ATTR_NOSUID,
             _ => continue,
         };
         let tree = match clone_tree(op.src, attr) {
@@ -192,12 +198,12 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     rustix::process::chdir(c"/").map_err(|e| fail("chdir", b"/", e))
 }
 
-const NOSUID_NODEV_FLAGS: MountFlags = NOSUID_FLAG.union(NODEV);
-const NOSUID: u64 = k::MOUNT_ATTR_NOSUID as u64;
-const NOSUID_NODEV: u64 = NOSUID | k::MOUNT_ATTR_NODEV as u64;
+/// mount_setattr's attributes for binds: bubblewrap's nosuid and nodev
+/// (not for --dev-bind), and read-only.
+const ATTR_NOSUID: u64 = k::MOUNT_ATTR_NOSUID as u64;
+const ATTR_NOSUID_NODEV: u64 = ATTR_NOSUID | k::MOUNT_ATTR_NODEV as u64;
+const ATTR_RDONLY_NOSUID_NODEV: u64 = ATTR_NOSUID_NODEV | k::MOUNT_ATTR_RDONLY as u64;
 const EMPTY_PATH_RECURSIVE: u32 = k::AT_EMPTY_PATH | k::AT_RECURSIVE;
-
-const RDONLY_NOSUID_NODEV: u64 = NOSUID_NODEV | k::MOUNT_ATTR_RDONLY as u64;
 
 /// A detached copy of the mounts at and under `path` (a bind mount not
 /// attached anywhere yet), with `attr` set on all of them.
@@ -264,7 +270,7 @@ fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> R
             data.push(b"\0");
             // SAFETY: text and digits, then the one NUL at the end.
             let data = unsafe { CStr::from_bytes_with_nul_unchecked(data.as_bytes()) };
-            mount(c"tmpfs", at, c"tmpfs", NOSUID_NODEV_FLAGS, data)
+            mount(c"tmpfs", at, c"tmpfs", NOSUID.union(NODEV), data)
         }
         MountKind::Proc => {
             leaf()?;
@@ -277,7 +283,7 @@ fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> R
                     let path = path.as_cstr();
                     match rustix::fs::access(path, rustix::fs::Access::WRITE_OK) {
                         Err(Errno::ACCESS | Errno::NOENT | Errno::ROFS) => {}
-                        _ => attach(clone_tree(path, RDONLY_NOSUID_NODEV)?, path)?,
+                        _ => attach(clone_tree(path, ATTR_RDONLY_NOSUID_NODEV)?, path)?,
                     }
                 }
             }
@@ -292,10 +298,8 @@ fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> R
             rustix::fs::chmod(at, Mode::from_raw_mode(op.mode.into()))
         }
         MountKind::Symlink => symlink(op.src, at),
-        MountKind::RemountRo => {
-            let attr = RDONLY_NOSUID_NODEV;
-            sys::mount_setattr(k::AT_FDCWD, at, 0, attr)
-        }
+        // Not recursive, as bubblewrap's: the mount at DST alone.
+        MountKind::RemountRo => sys::mount_setattr(k::AT_FDCWD, at, 0, ATTR_RDONLY_NOSUID_NODEV),
         MountKind::Devpts => {
             // No gid=5: the tty group need not be mapped in a user namespace.
             let flags = MountFlags::NOSUID | MountFlags::NOEXEC;
@@ -307,9 +311,11 @@ fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> R
                 c"newinstance,ptmxmode=0666,mode=620",
             )
         }
+        // The parser spells --dev out as the operations of spec::DEV.
         MountKind::Dev => Err(Errno::INVAL),
     }
 }
+
 /// A mount point for `tree`, a directory or a file like its root, and
 /// `tree` moved onto it.
 fn attach(tree: OwnedFd, at: &CStr) -> Result<(), Errno> {
@@ -455,4 +461,25 @@ pub fn check_cwd_inside_root(dir: &CStr) -> Result<(), Failed> {
 pub fn mount_proc(target: &CStr) -> Result<(), Errno> {
     let flags = MountFlags::NOSUID | MountFlags::NOEXEC | MountFlags::NODEV;
     mount(c"proc", target, c"proc", flags, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_proc_names_the_proc_row() {
+        assert_eq!(EARLY_MOUNTS[EARLY_PROC].target, c"/proc");
+    }
+
+    #[test]
+    fn paths_and_modes() {
+        let p = Path::join(b"/newroot", b"/a/b", b"/c").unwrap();
+        assert_eq!(p.as_cstr(), c"/newroot//a/b/c");
+        // PATH_MAX with its NUL.
+        assert!(Path::join(&[b'x'; 4000], &[b'y'; 94], b"").is_ok());
+        assert!(Path::join(&[b'x'; 4000], &[b'y'; 95], b"").is_err());
+        assert_eq!(&octal(0o1777), b"1777");
+        assert_eq!(&octal(0o755), b"0755");
+    }
 }
