@@ -161,7 +161,12 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     let mut sources = sources.into_iter();
     for op in &spec.mounts {
         apply(op, &mut sources).map_err(|e| op_failed(spec, op, e))?;
-        report::debug(op.name, op.dst.to_bytes());
+        if report::debugging() {
+            report::debug_line(op.name)
+                .push(op.dst.to_bytes())
+                .push(op.leaf)
+                .send();
+        }
     }
 
     let new_root = open_path(c"/newroot").map_err(|e| fail("open", NEW_ROOT, e))?;
