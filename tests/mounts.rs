@@ -343,3 +343,46 @@ fn failing_operations_name_themselves_and_leave_nothing_behind() {
     skip.extend(["ls", "/"]);
     assert_eq!(ok(As::Nobody, &skip), "bin\ndev\nlib\nlib64\nproc\nusr\n");
 }
+
+#[test]
+fn destinations_stay_inside_even_through_absolute_symlinks() {
+    // A root whose /etc is an absolute symlink to a host directory: a
+    // mount operation on /etc/x must not land in the host's directory.
+    let top = std::env::temp_dir().join(format!("nsinit-escape-{}", std::process::id()));
+    let (root, host) = (top.join("root"), top.join("host"));
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&host).unwrap();
+    std::os::unix::fs::symlink(&host, root.join("etc")).unwrap();
+    let o = run(
+        As::Root,
+        &["-R", root.to_str().unwrap(), "--tmpfs", "/etc/x", "true"],
+    );
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "nsinit: mount --tmpfs /etc/x: No such file or directory (ENOENT)\n"
+    );
+    assert_eq!(
+        std::fs::read_dir(&host).unwrap().count(),
+        0,
+        "nothing made in the host's directory"
+    );
+    // Nor can `..`: above the new root is only the scratch tmpfs, which
+    // goes with the old root (bubblewrap's rule too). The operation is
+    // done there, out of everyone's sight, and the root (which has no
+    // `true`) is entered.
+    let climb = format!("/../..{}/y", host.display());
+    let o = run(
+        As::Root,
+        &["-R", root.to_str().unwrap(), "--dir", &climb, "true"],
+    );
+    assert_eq!(
+        (o.status.code(), stderr(&o).as_str()),
+        (
+            Some(127),
+            "nsinit: exec true: No such file or directory (ENOENT)\n"
+        )
+    );
+    assert_eq!(std::fs::read_dir(&host).unwrap().count(), 0);
+    std::fs::remove_dir_all(&top).unwrap();
+}
