@@ -4,6 +4,7 @@
 //! the payload's argv is a tail of nsinit's own, copied nowhere.
 
 use core::ffi::CStr;
+use rustix::io::Errno;
 
 #[derive(Clone, Copy)]
 pub struct Argv {
@@ -199,6 +200,56 @@ impl EnvBuf {
     }
 }
 
+/// A path built from parts (of C strings, or constants): NUL-terminated,
+/// at most PATH_MAX bytes with the NUL.
+pub struct Path {
+    bytes: [u8; 4096],
+    len: usize,
+}
+
+impl Path {
+    /// `dir`, a `/`, `name` and `leaf`; ENAMETOOLONG past PATH_MAX.
+    pub fn join(dir: &[u8], name: &[u8], leaf: &[u8]) -> Result<Self, Errno> {
+        let mut p = Path {
+            bytes: [0; 4096],
+            len: 0,
+        };
+        for part in [dir, b"/", name, leaf] {
+            let end = p.len + part.len();
+            if end >= p.bytes.len() {
+                return Err(Errno::NAMETOOLONG);
+            }
+            p.bytes[p.len..end].copy_from_slice(part);
+            p.len = end;
+        }
+        Ok(p)
+    }
+
+    pub fn as_cstr(&self) -> &CStr {
+        // SAFETY: the parts hold no NUL, and the zeroed buffer has one at
+        // `len`.
+        unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=self.len]) }
+    }
+
+    /// Calls `f` with each directory above the last component, top down.
+    pub fn each_parent(
+        &mut self,
+        mut f: impl FnMut(&CStr) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        for i in 1..self.len {
+            if self.bytes[i] == b'/' {
+                self.bytes[i] = 0;
+                // SAFETY: as in as_cstr, with the NUL just written at `i`.
+                let dir = unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=i]) };
+                let done = f(dir);
+                self.bytes[i] = b'/';
+                done?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +310,26 @@ mod tests {
         let built = buf.build(env, &ops).unwrap();
         assert_eq!(show(built), ["PATH=/bin"]);
         assert_eq!(built.get(b"PATH"), Some(c"/bin"));
+    }
+
+    #[test]
+    fn paths_from_parts() {
+        let mut p = Path::join(b"/newroot", b"/a/b", b"/c").unwrap();
+        assert_eq!(p.as_cstr(), c"/newroot//a/b/c");
+        let mut parents = std::vec::Vec::new();
+        p.each_parent(|d| {
+            parents.push(d.to_str().unwrap().to_string());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            parents,
+            ["/newroot", "/newroot/", "/newroot//a", "/newroot//a/b"]
+        );
+        assert_eq!(p.as_cstr(), c"/newroot//a/b/c");
+        // PATH_MAX with its NUL.
+        assert!(Path::join(&[b'x'; 4000], &[b'y'; 94], b"").is_ok());
+        assert!(Path::join(&[b'x'; 4000], &[b'y'; 95], b"").is_err());
     }
 
     #[test]

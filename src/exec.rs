@@ -36,24 +36,15 @@ pub fn exec(program: &CStr, argv: *const *const u8, env: Env) -> Failed {
 }
 
 fn search(name: &[u8], path: &[u8], argv: *const *const u8, env: Env) -> Errno {
-    let mut buf = [0u8; 4096];
     let mut result = Errno::NOENT;
     for dir in path.split(|&c| c == b':') {
         // An empty entry means the current directory, as in execvp.
         let dir = if dir.is_empty() { &b"."[..] } else { dir };
-        let len = dir.len() + 1 + name.len();
-        if len + 1 > buf.len() {
-            result = Errno::NAMETOOLONG;
-            continue;
-        }
-        buf[..dir.len()].copy_from_slice(dir);
-        buf[dir.len()] = b'/';
-        buf[dir.len() + 1..len].copy_from_slice(name);
-        buf[len] = 0;
-        // SAFETY: `dir` comes from a C string and `name` is one: neither
-        // holds a NUL, so the only NUL is the one just written at `len`.
-        let candidate = unsafe { CStr::from_bytes_with_nul_unchecked(&buf[..=len]) };
-        match crate::sys::execve(candidate, argv, env.as_ptr()) {
+        let errno = match crate::argv::Path::join(dir, name, b"") {
+            Ok(candidate) => crate::sys::execve(candidate.as_cstr(), argv, env.as_ptr()),
+            Err(e) => e,
+        };
+        match errno {
             Errno::NOENT | Errno::NOTDIR | Errno::NAMETOOLONG => {}
             Errno::ACCESS => result = Errno::ACCESS,
             other => return other,

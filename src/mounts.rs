@@ -3,6 +3,7 @@
 //! the payload's new root: `-R`'s directory or a fresh tmpfs, the mount
 //! operations in it, and the root change.
 
+use crate::argv::Path;
 use crate::report::{self, fail, fail_hint, fail_why, Failed};
 use crate::spec::{MountKind, MountOp, Namespaces, Spec, MAX_MOUNT_OPS};
 use crate::sys;
@@ -254,8 +255,9 @@ fn scratch_root() -> Result<(), Errno> {
 /// made for it in the same order.
 #[inline(never)]
 fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> Result<(), Errno> {
+    // `mkdir -p` of the directories above it.
     let mut dst = Path::join(NEW_ROOT, op.dst.to_bytes(), op.leaf)?;
-    dst.make_parents()?;
+    dst.each_parent(|dir| mkdir_leaf(dir, 0o755))?;
     let at = dst.as_cstr();
     let leaf = || mkdir_leaf(at, op.mode);
     match op.kind {
@@ -398,52 +400,6 @@ pub fn proc_hint(ns: Namespaces, e: Errno) -> &'static str {
     }
 }
 
-/// A path inside the new root, NUL-terminated, at most PATH_MAX bytes.
-struct Path {
-    bytes: [u8; 4096],
-    len: usize,
-}
-
-impl Path {
-    /// `dir`, a `/`, `name` and `leaf`: parts of C strings or constants.
-    fn join(dir: &[u8], name: &[u8], leaf: &[u8]) -> Result<Self, Errno> {
-        let mut p = Path {
-            bytes: [0; 4096],
-            len: 0,
-        };
-        for part in [dir, b"/", name, leaf] {
-            let end = p.len + part.len();
-            if end >= p.bytes.len() {
-                return Err(Errno::NAMETOOLONG);
-            }
-            p.bytes[p.len..end].copy_from_slice(part);
-            p.len = end;
-        }
-        Ok(p)
-    }
-
-    fn as_cstr(&self) -> &CStr {
-        // SAFETY: the parts hold no NUL (C strings and constants), and the
-        // zeroed buffer has one at `len`.
-        unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=self.len]) }
-    }
-
-    /// `mkdir -p` of every directory above the last component.
-    fn make_parents(&mut self) -> Result<(), Errno> {
-        for i in 1..self.len {
-            if self.bytes[i] == b'/' {
-                self.bytes[i] = 0;
-                // SAFETY: as in as_cstr, with the NUL just written at `i`.
-                let dir = unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=i]) };
-                let made = mkdir_leaf(dir, 0o755);
-                self.bytes[i] = b'/';
-                made?;
-            }
-        }
-        Ok(())
-    }
-}
-
 /// After a root change the working directory must lie inside the new root:
 /// runc's CVE-2024-21626 let a payload start in a host directory through a
 /// leaked fd (`-w /proc/self/fd/N`).
@@ -478,12 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn paths_and_modes() {
-        let p = Path::join(b"/newroot", b"/a/b", b"/c").unwrap();
-        assert_eq!(p.as_cstr(), c"/newroot//a/b/c");
-        // PATH_MAX with its NUL.
-        assert!(Path::join(&[b'x'; 4000], &[b'y'; 94], b"").is_ok());
-        assert!(Path::join(&[b'x'; 4000], &[b'y'; 95], b"").is_err());
+    fn modes() {
         assert_eq!(&octal(0o1777), b"1777");
         assert_eq!(&octal(0o755), b"0755");
     }
