@@ -64,7 +64,8 @@ fn setup(spec: &Spec, ready: OwnedFd) -> Result<(), Failed> {
     if spec.namespaces.has(Namespaces::MOUNT) {
         set_propagation(spec.propagation)?;
     }
-    let new_root = spec.root.is_some() || !spec.mounts.is_empty();
+    // The parser puts -R's directory, or a fresh tmpfs, first in the plan.
+    let new_root = !spec.mounts.is_empty();
     if new_root {
         crate::mounts::build_root(spec)?;
     }
