@@ -139,21 +139,25 @@ const PROC_COVERED: [&[u8]; 4] = [b"sys", b"sysrq-trigger", b"irq", b"bus"];
 ///    CAP_SYS_CHROOT could climb out of.
 #[inline(never)]
 pub fn build_root(spec: &Spec) -> Result<(), Failed> {
+    // One entry per operation: the clone of a bind's source, or none.
     let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_MOUNT_OPS>::new();
     for op in &spec.mounts {
         let attr = match op.kind {
-            MountKind::Root => 0,
-            MountKind::Bind => ATTR_NOSUID_NODEV,
-            MountKind::RoBind => ATTR_RDONLY_NOSUID_NODEV,
-            MountKind::DevBind => ATTR_NOSUID,
-            _ => continue,
+            MountKind::Root => Some(0),
+            MountKind::Bind => Some(ATTR_NOSUID_NODEV),
+            MountKind::RoBind => Some(ATTR_RDONLY_NOSUID_NODEV),
+            MountKind::DevBind => Some(ATTR_NOSUID),
+            _ => None,
         };
-        let tree = match clone_tree(op.src, attr) {
-            Err(Errno::NOENT) if op.optional => None,
-            Err(e) => return Err(op_failed(spec, op, e)),
-            Ok(tree) => Some(tree),
+        let tree = match attr {
+            None => None,
+            Some(attr) => match clone_tree(op.src, attr) {
+                Err(Errno::NOENT) if op.optional => None,
+                Err(e) => return Err(op_failed(spec, op, e)),
+                Ok(tree) => Some(tree),
+            },
         };
-        // Never full: one per operation at most.
+        // Never full: as many as the plan has operations.
         let _ = sources.push(tree);
     }
 
@@ -161,7 +165,7 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     scratch_root().map_err(|e| fail("mount", b"scratch tmpfs on /", e))?;
     let mut sources = sources.into_iter();
     for op in &spec.mounts {
-        apply(op, &mut sources).map_err(|e| op_failed(spec, op, e))?;
+        apply(op, sources.next().flatten()).map_err(|e| op_failed(spec, op, e))?;
         if report::debugging() {
             report::debug_line(op.name)
                 .push(op.dst.to_bytes())
@@ -251,10 +255,10 @@ fn scratch_root() -> Result<(), Errno> {
     rustix::fs::mkdir(c"/newroot", Mode::from_raw_mode(0o755))
 }
 
-/// One operation, inside the scratch root; `sources` yields the clones
-/// made for it in the same order.
+/// One operation, inside the scratch root; `source` is the clone made for
+/// it, if it is a bind whose source exists.
 #[inline(never)]
-fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> Result<(), Errno> {
+fn apply(op: &MountOp, source: Option<OwnedFd>) -> Result<(), Errno> {
     // `mkdir -p` of the directories above it.
     let mut dst = Path::join(NEW_ROOT, op.dst.to_bytes(), op.leaf)?;
     dst.each_parent(|dir| mkdir_leaf(dir, 0o755))?;
@@ -262,7 +266,8 @@ fn apply(op: &MountOp, sources: &mut impl Iterator<Item = Option<OwnedFd>>) -> R
     let leaf = || mkdir_leaf(at, op.mode);
     match op.kind {
         MountKind::Root | MountKind::Bind | MountKind::RoBind | MountKind::DevBind => {
-            match sources.next().flatten() {
+            // None: a -try source that was missing.
+            match source {
                 Some(tree) => attach(tree, at),
                 None => Ok(()),
             }
