@@ -1,7 +1,9 @@
 //! The argument and environment vectors the kernel leaves on the stack at
-//! `_start`, and the payload's environment when the command line changes it. They live as long as the process, so borrowing from them is
-//! `'static`, and `argv` is already the NULL-terminated array execve wants:
-//! the payload's argv is a tail of nsinit's own, copied nowhere.
+//! `_start`, the payload's environment when the command line changes it,
+//! and paths built from parts. The vectors live as long as the process, so
+//! borrowing from them is `'static`, and `argv` is already the
+//! NULL-terminated array execve wants: the payload's argv is a tail of
+//! nsinit's own, copied nowhere.
 
 use core::ffi::CStr;
 use rustix::io::Errno;
