@@ -4,13 +4,14 @@
 CARGO    ?= cargo
 TARGET   := x86_64-unknown-linux-gnu
 BIN      := target/$(TARGET)/release/nsinit
-MAX_SIZE := 32768
+MAX_SIZE := 49152
 
 # What the launcher tests run besides nsinit: the peers they compare with and
 # the probes they run inside.
 TEST_DEPS := unshare:util-linux setpriv:util-linux python3:python3-minimal grep:grep busybox:busybox-static \
 	bwrap:bubblewrap \
-	podman:podman runc:runc
+	podman:podman runc:runc \
+	cc:gcc /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
 
 BUILD     := build
 INITRAMFS := $(BUILD)/initramfs.cpio

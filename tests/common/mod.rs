@@ -13,17 +13,50 @@ pub const NOBODY: u32 = 65534;
 
 /// A copy of the binary that uid 65534 can reach: CI may clone the project
 /// under a directory only root can enter.
+/// `NSINIT_BIN=path` runs the tests against another build (an older one,
+/// to see that a new test fails on it).
 pub fn nsinit() -> &'static str {
     static PATH: OnceLock<String> = OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = PathBuf::from(format!("/tmp/nsinit-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dir = test_dir();
         let dst = dir.join("nsinit");
-        std::fs::copy(env!("CARGO_BIN_EXE_nsinit"), &dst).unwrap();
+        let src = std::env::var("NSINIT_BIN").unwrap_or(env!("CARGO_BIN_EXE_nsinit").to_string());
+        std::fs::copy(src, &dst).unwrap();
         std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(0o755)).unwrap();
         dst.to_str().unwrap().to_string()
     })
+}
+
+/// `/tmp/nsinit-test-<pid>`, readable by uid 65534: the binary's copy and
+/// the static helpers live there.
+pub fn test_dir() -> PathBuf {
+    let dir = PathBuf::from(format!("/tmp/nsinit-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// A static helper built from `tests/helpers/<name>.c` (once per test
+/// process): what a hostile payload does where a shell cannot (ptrace,
+/// TIOCSTI, openat on a /proc magic link). Static, so it runs in any root.
+pub fn helper(name: &str) -> String {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap();
+    let out = test_dir().join(name);
+    if !out.exists() {
+        let src = format!("{}/tests/helpers/{name}.c", env!("CARGO_MANIFEST_DIR"));
+        let tmp = out.with_extension("tmp");
+        let status = Command::new("cc")
+            .args(["-static", "-O2", "-Wall", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .unwrap();
+        assert!(status.success(), "cc {src}");
+        std::fs::rename(&tmp, &out).unwrap();
+        std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    out.to_str().unwrap().to_string()
 }
 
 /// Who runs the command.
