@@ -6,6 +6,7 @@
 //! nsinit's own, copied nowhere.
 
 use core::ffi::CStr;
+use core::mem::size_of;
 use rustix::io::Errno;
 
 #[derive(Clone, Copy)]
@@ -120,6 +121,22 @@ impl Env {
         self.ptr
     }
 
+    /// The entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'static CStr> + '_ {
+        let mut p = self.ptr;
+        core::iter::from_fn(move || {
+            // SAFETY: from_raw's contract: we stop at the NULL entry, and
+            // each entry before it is a valid NUL-terminated string.
+            let entry = unsafe { *p };
+            if entry.is_null() {
+                return None;
+            }
+            // SAFETY: not yet at the NULL entry, so the next one exists.
+            p = unsafe { p.add(1) };
+            Some(unsafe { CStr::from_ptr(entry.cast()) })
+        })
+    }
+
     /// The value of the first `NAME=value` entry.
     pub fn get(&self, name: &[u8]) -> Option<&'static CStr> {
         let mut p = self.ptr;
@@ -141,65 +158,79 @@ impl Env {
     }
 }
 
-/// Room for the payload's environment once --setenv/--unsetenv/--clearenv
-/// changed it: the inherited entries are pointed to, new ones copied here.
-pub struct EnvBuf {
-    ptrs: heapless::Vec<*const u8, 1024>,
-    text: heapless::Vec<u8, 8192>,
-}
-
-impl Default for EnvBuf {
-    #[inline(never)]
-    fn default() -> Self {
-        EnvBuf {
-            ptrs: heapless::Vec::new(),
-            text: heapless::Vec::new(),
-        }
+/// The payload's environment once --setenv/--unsetenv/--clearenv changed
+/// it: `base` with `ops` applied in order, as long as the kernel takes
+/// (no limit of nsinit's own). The vector and the new `KEY=VALUE` entries
+/// live in pages mapped for them and never unmapped (the process execs or
+/// exits), the inherited entries stay where the kernel put them.
+pub fn build_env(base: Env, ops: &[crate::spec::EnvOp]) -> Result<Env, Errno> {
+    use crate::spec::EnvOp;
+    let inherited = base.iter().count();
+    let (sets, text_len) = ops.iter().fold((0, 0), |(n, len), op| match op {
+        EnvOp::Set(key, value) => (
+            n + 1,
+            len + key.to_bytes().len() + value.to_bytes().len() + 2,
+        ),
+        _ => (n, len),
+    });
+    let slots = inherited + sets + 1;
+    let size = slots * size_of::<*const u8>() + text_len;
+    use rustix::mm::{MapFlags, ProtFlags};
+    // SAFETY: a new private anonymous mapping overlaps nothing of ours.
+    let mem = unsafe {
+        rustix::mm::mmap_anonymous(
+            core::ptr::null_mut(),
+            size,
+            ProtFlags::READ | ProtFlags::WRITE,
+            MapFlags::PRIVATE,
+        )
+    }?;
+    // SAFETY: the mapping is `size` bytes, zeroed, page-aligned, ours alone
+    // and never unmapped: `slots` pointers, then `text_len` bytes.
+    let (ptrs, text) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(mem.cast::<*const u8>(), slots),
+            core::slice::from_raw_parts_mut(mem.cast::<u8>().add(slots * 8), text_len),
+        )
+    };
+    let mut n = 0;
+    for entry in base.iter() {
+        ptrs[n] = entry.as_ptr().cast();
+        n += 1;
     }
-}
-
-impl EnvBuf {
-    /// `base` with `ops` applied in order. The result points into `self`,
-    /// which must stay where it is until the exec.
-    pub fn build(&mut self, base: Env, ops: &[crate::spec::EnvOp]) -> Result<Env, &'static str> {
-        use crate::spec::EnvOp;
-        let full = "the environment is over 1023 variables or 8 KB of --setenv";
-        let mut p = base.ptr;
-        // SAFETY: Env's contract: a NULL-terminated vector; we stop at NULL.
-        while !unsafe { *p }.is_null() {
-            self.ptrs.push(unsafe { *p }).map_err(|_| full)?;
-            // SAFETY: not at the NULL yet, so the next entry exists.
-            p = unsafe { p.add(1) };
-        }
-        for op in ops {
-            let key = match op {
-                EnvOp::Clear => {
-                    self.ptrs.clear();
-                    continue;
-                }
-                EnvOp::Set(key, _) | EnvOp::Unset(key) => key.to_bytes(),
-            };
-            self.ptrs.retain(|&entry| {
-                // SAFETY: every pointer kept is a NUL-terminated entry.
-                let entry = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
-                !(entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=')
-            });
-            if let EnvOp::Set(_, value) = op {
-                let start = self.text.len();
-                for part in [key, b"=", value.to_bytes(), b"\0"] {
-                    self.text.extend_from_slice(part).map_err(|_| full)?;
-                }
-                // The Vec never moves its storage: the pointer stays valid.
-                self.ptrs
-                    .push(self.text[start..].as_ptr())
-                    .map_err(|_| full)?;
+    let mut used = 0;
+    for op in ops {
+        let key = match op {
+            EnvOp::Clear => {
+                n = 0;
+                continue;
+            }
+            EnvOp::Set(key, _) | EnvOp::Unset(key) => key.to_bytes(),
+        };
+        let mut kept = 0;
+        for i in 0..n {
+            // SAFETY: every pointer so far is a NUL-terminated entry.
+            let entry = unsafe { CStr::from_ptr(ptrs[i].cast()) }.to_bytes();
+            if !(entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=') {
+                ptrs[kept] = ptrs[i];
+                kept += 1;
             }
         }
-        self.ptrs.push(core::ptr::null()).map_err(|_| full)?;
-        // SAFETY: a NULL-terminated vector of NUL-terminated strings, living
-        // in `self` and in the process's own environment.
-        Ok(unsafe { Env::from_raw(self.ptrs.as_ptr()) })
+        n = kept;
+        if let EnvOp::Set(_, value) = op {
+            ptrs[n] = text[used..].as_ptr();
+            n += 1;
+            for part in [key, b"=", value.to_bytes(), b"\0"] {
+                text[used..used + part.len()].copy_from_slice(part);
+                used += part.len();
+            }
+        }
     }
+    ptrs[n] = core::ptr::null();
+    // SAFETY: a NULL-terminated vector of NUL-terminated strings, in the
+    // mapping above and in the process's own environment, both kept for
+    // the life of the process.
+    Ok(unsafe { Env::from_raw(ptrs.as_ptr()) })
 }
 
 /// A path built from parts (of C strings, or constants): NUL-terminated,
@@ -231,6 +262,14 @@ impl Path {
         // SAFETY: the parts hold no NUL, and the zeroed buffer has one at
         // `len`.
         unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=self.len]) }
+    }
+
+    /// Drops trailing slashes ("/a/b/" is "/a/b"), but keeps a lone "/".
+    pub fn trim_trailing_slashes(&mut self) {
+        while self.len > 1 && self.bytes[self.len - 1] == b'/' {
+            self.len -= 1;
+            self.bytes[self.len] = 0;
+        }
     }
 
     /// Calls `f` with each directory above the last component, top down.
@@ -296,20 +335,18 @@ mod tests {
             }
             out
         };
-        let mut buf = EnvBuf::default();
         let ops = [
             EnvOp::Unset(c"A"),
             EnvOp::Set(c"B", c"x y"),
             EnvOp::Set(c"C", c""),
         ];
-        assert_eq!(show(buf.build(env, &ops).unwrap()), ["AB=3", "B=x y", "C="]);
-        let mut buf = EnvBuf::default();
+        assert_eq!(show(build_env(env, &ops).unwrap()), ["AB=3", "B=x y", "C="]);
         let ops = [
             EnvOp::Set(c"Z", c"1"),
             EnvOp::Clear,
             EnvOp::Set(c"PATH", c"/bin"),
         ];
-        let built = buf.build(env, &ops).unwrap();
+        let built = build_env(env, &ops).unwrap();
         assert_eq!(show(built), ["PATH=/bin"]);
         assert_eq!(built.get(b"PATH"), Some(c"/bin"));
     }

@@ -3,10 +3,11 @@
 //! and becomes the payload with execve.
 
 use crate::argv::{Argv, Env};
-use crate::report::{self, fail, fail_hint, fail_why, Failed};
+use crate::report::{self, fail, fail_hint, Failed};
 use crate::spec::{Namespaces, Propagation, Spec};
 use crate::supervise::{Ending, Supervisor, FORWARDED};
 use crate::sys;
+use core::ffi::CStr;
 use core::ptr;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
@@ -15,7 +16,8 @@ use rustix::mount::MountPropagationFlags;
 
 /// Runs the child's steps and execs the payload; never returns.
 pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
-    let Failed(status) = match setup(spec, ready) {
+    let steps = setup(spec, &ready).and_then(|()| lock_down(spec, || parent_alive(&ready)));
+    let Failed(status) = match steps {
         Ok(()) if spec.init => stay_as_init(spec, argv, env),
         Ok(()) => exec_payload(spec, argv, env),
         Err(failed) => failed,
@@ -26,24 +28,20 @@ pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
 /// Without the go byte the parent failed or died, and has said why (or
 /// cannot): the child leaves quietly.
 #[inline(never)]
-fn setup(spec: &Spec, ready: OwnedFd) -> Result<(), Failed> {
-    if let Some(sig) = spec.kill_child {
-        // SAFETY: the parser accepts only signal numbers 1-64.
-        let sig = unsafe { rustix::process::Signal::from_raw_unchecked(sig as i32) };
-        rustix::process::set_parent_process_death_signal(Some(sig))
-            .map_err(|e| fail("prctl", b"PR_SET_PDEATHSIG", e))?;
-    }
+fn setup(spec: &Spec, ready: &OwnedFd) -> Result<(), Failed> {
+    set_kill_child(spec)?;
     // One byte means "maps written, go on"; EOF without it means the parent
     // failed (and reported it) or died. Setting the death signal first and
     // then waiting here closes the race with a parent that dies early.
     let mut go = [0u8; 1];
-    match rustix::io::read(&ready, &mut go) {
+    match rustix::io::read(ready, &mut go) {
         Ok(1) => {}
         _ => return Err(Failed(report::STATUS_SETUP)),
     }
-    drop(ready);
     report::debug("child: go", b"");
-
+    if spec.namespaces.has(Namespaces::USER) {
+        crate::identity::take_mapped_ids(spec)?;
+    }
     if spec.namespaces.has(Namespaces::TIME) {
         enter_time_namespace(spec)?;
     }
@@ -70,10 +68,13 @@ fn setup(spec: &Spec, ready: OwnedFd) -> Result<(), Failed> {
         crate::mounts::build_root(spec)?;
     }
     if let Some(dir) = spec.wd {
-        rustix::process::chdir(dir).map_err(|e| fail("chdir", dir.to_bytes(), e))?;
-        if new_root {
-            crate::mounts::check_cwd_inside_root(dir)?;
-        }
+        change_dir(dir, new_root).map_err(|e| {
+            let hint = match e {
+                Errno::LOOP if new_root => "not through a /proc magic link (CVE-2024-21626)",
+                _ => "",
+            };
+            fail_hint("chdir", dir.to_bytes(), e, hint)
+        })?;
         report::debug("chdir", dir.to_bytes());
     }
     if let (Some(target), false) = (spec.mount_proc, new_root) {
@@ -82,6 +83,67 @@ fn setup(spec: &Spec, ready: OwnedFd) -> Result<(), Failed> {
             fail_hint("mount proc", target.to_bytes(), e, hint)
         })?;
         report::debug("mount proc", target.to_bytes());
+    }
+    Ok(())
+}
+
+/// After a root change the working directory is looked up inside the new
+/// root, never through a /proc magic link: runc's CVE-2024-21626 let a
+/// payload start in a host directory through a leaked fd
+/// (`-w /proc/self/fd/N`).
+fn change_dir(dir: &CStr, new_root: bool) -> Result<(), Errno> {
+    if !new_root {
+        return rustix::process::chdir(dir);
+    }
+    use rustix::fs::ResolveFlags;
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+    // The cwd is the new root here, so it is the root of the lookup.
+    let fd = rustix::fs::openat2(rustix::fs::CWD, dir, flags, Mode::empty(), resolve)?;
+    rustix::process::fchdir(&fd)
+}
+
+/// PR_SET_PDEATHSIG with `--kill-child`'s signal.
+fn set_kill_child(spec: &Spec) -> Result<(), Failed> {
+    if let Some(sig) = spec.kill_child {
+        // SAFETY: the parser accepts only signal numbers 1-64.
+        let sig = unsafe { rustix::process::Signal::from_raw_unchecked(sig as i32) };
+        rustix::process::set_parent_process_death_signal(Some(sig))
+            .map_err(|e| fail("prctl", b"PR_SET_PDEATHSIG", e))?;
+    }
+    Ok(())
+}
+
+/// Whether nsinit's parent side still runs: it holds the pipe's write end
+/// until it exits, so a read finds no data (EAGAIN), not EOF.
+fn parent_alive(ready: &OwnedFd) -> bool {
+    use rustix::{fs::fcntl_setfl, io::read};
+    let _ = fcntl_setfl(ready, OFlags::NONBLOCK);
+    read(ready, &mut [0u8; 1]) == Err(Errno::AGAIN)
+}
+
+/// Who the payload (and `--init`) will be: its ids, no capabilities in a
+/// sandbox, no_new_privs; `--kill-child` set again after them.
+fn lock_down(spec: &Spec, parent_alive: impl Fn() -> bool) -> Result<(), Failed> {
+    // A switch away from uid 0 drops the capabilities the steps before
+    // needed, so this comes after them.
+    crate::identity::switch_ids(spec)?;
+    if spec.sandbox {
+        crate::identity::drop_capabilities()?;
+    }
+    // The kernel clears the parent-death signal at every credential
+    // change: set it again, then make sure the parent did not die before.
+    if spec.kill_child.is_some() {
+        set_kill_child(spec)?;
+        if !parent_alive() {
+            return Err(Failed(report::STATUS_SETUP));
+        }
+    }
+    // No setuid file or file capability can raise what the payload has, as
+    // under bubblewrap.
+    if !spec.new_privs {
+        rustix::thread::set_no_new_privs(true)
+            .map_err(|e| fail("prctl", b"PR_SET_NO_NEW_PRIVS", e))?;
     }
     Ok(())
 }
@@ -146,11 +208,18 @@ fn set_propagation(p: Propagation) -> Result<(), Failed> {
 
 /// `--init`: stay in the namespaces as the payload's parent (PID 1 with
 /// -p), reap whatever ends there, pass signals on, and leave with the
-/// payload's status, as tini does.
+/// payload's status, as tini does. This process keeps the caller's
+/// environment in its memory: not dumpable, so the payload can neither
+/// read /proc/1/environ nor ptrace it.
 fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failed {
-    if rustix::process::getpid() != rustix::process::Pid::INIT {
+    use rustix::process::{getpid, set_dumpable_behavior, DumpableBehavior, Pid};
+    if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
+        return fail("prctl", b"PR_SET_DUMPABLE", e);
+    }
+    let init = getpid();
+    if init != Pid::INIT {
         // Not PID 1 of a namespace: orphans come to us only as a subreaper.
-        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
+        let _ = rustix::process::set_child_subreaper(Some(init));
     }
     let mut sup = Supervisor {
         payload: 0,
@@ -164,7 +233,17 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failed {
     }
     match sys::fork_with_flags(0) {
         Err(e) => fail("fork", b"payload", e),
-        Ok(None) => exec_payload(spec, argv, env),
+        Ok(None) => {
+            // Without -p nothing else ends the payload with us: it takes
+            // the same death signal, tied to this process.
+            if let Err(failed) = set_kill_child(spec) {
+                return failed;
+            }
+            if spec.kill_child.is_some() && rustix::process::getppid() != Some(init) {
+                return Failed(report::STATUS_SETUP);
+            }
+            exec_payload(spec, argv, env)
+        }
         Ok(Some(pid)) => {
             sup.payload = pid;
             // The payload closes what it must not inherit; we need none of it.
@@ -179,7 +258,8 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env) -> Failed {
     }
 }
 
-/// The last steps, then execve: session, fds, signals, the payload's argv.
+/// The last steps, then execve: session, fds, signals, the payload's
+/// environment and argv, the terminal guard.
 fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failed {
     if spec.new_session || spec.console_tty {
         if let Err(e) = rustix::process::setsid() {
@@ -199,17 +279,6 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failed {
     // than close: our own stderr stays usable to report an exec failure.
     if let Err(e) = cloexec_inherited(3 + spec.preserve_fds) {
         return fail("close_range", b"", e);
-    }
-    // Last of all the ids: a switch away from uid 0 drops the capabilities
-    // the steps above needed. Then no_new_privs, so that no setuid file or
-    // file capability can raise what the payload has (as bubblewrap does).
-    if let Err(failed) = crate::identity::switch_ids(spec) {
-        return failed;
-    }
-    if !spec.new_privs {
-        if let Err(e) = rustix::thread::set_no_new_privs(true) {
-            return fail("prctl", b"PR_SET_NO_NEW_PRIVS", e);
-        }
     }
     // Dispositions survive execve only when ignored (handlers are reset), so
     // this clears what the caller ignored (nohup, SIGPIPE in some shells);
@@ -238,15 +307,20 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env) -> Failed {
             (shell, default_argv.as_ptr())
         }
     };
-    let mut env_buf = crate::argv::EnvBuf::default();
     let env = if spec.env.is_empty() {
         env
     } else {
-        match env_buf.build(env, &spec.env) {
+        match crate::argv::build_env(env, &spec.env) {
             Ok(env) => env,
-            Err(reason) => return fail_why("setenv", b"", reason, ""),
+            Err(e) => return fail("setenv", b"", e),
         }
     };
+    // Last before execve: nothing of nsinit's own runs under the filter.
+    if !spec.new_session && !spec.console_tty {
+        if let Err(failed) = crate::identity::guard_terminal() {
+            return failed;
+        }
+    }
     report::debug("exec", program.to_bytes());
     crate::exec::exec(program, payload_argv, env)
 }

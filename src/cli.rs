@@ -196,13 +196,17 @@ fn pick(words: &str, word: &[u8]) -> Option<usize> {
     words.split(' ').position(|w| w.as_bytes() == word)
 }
 
+/// Two places of the plan stay free: the root comes first, `--mount-proc`
+/// last.
 fn push_mount<'a>(
     mounts: &mut heapless::Vec<MountOp<'a>, MAX_MOUNT_OPS>,
     op: MountOp<'a>,
 ) -> Result<(), &'static str> {
-    mounts
-        .push(op)
-        .map_err(|_| "more than 128 mount operations")
+    if mounts.len() >= MAX_MOUNT_OPS - 2 {
+        return Err("more than 126 mount operations (--dev counts for 15)");
+    }
+    let _ = mounts.push(op);
+    Ok(())
 }
 
 const NEXT_OP: &str = "--size and --perms apply to the next --tmpfs (--perms: or --dir)";
@@ -269,6 +273,8 @@ where
         next_mode: 0o755,
         pending: None,
         proc_op: false,
+        propagation_arg: None,
+        kill_child_arg: None,
     };
     let mut words = args.into_iter().enumerate().skip(1);
     while let Some((index, word)) = words.next() {
@@ -305,6 +311,10 @@ struct Parser<'s, 'a> {
     pending: Option<&'a [u8]>,
     /// A --proc operation was given.
     proc_op: bool,
+    /// The words of the last --propagation and --kill-child, for the rules
+    /// that combine them with other options.
+    propagation_arg: Option<&'a [u8]>,
+    kill_child_arg: Option<&'a [u8]>,
 }
 
 impl<'a> Parser<'_, 'a> {
@@ -431,6 +441,7 @@ impl<'a> Parser<'_, 'a> {
                 *ns |= Namespaces::MOUNT;
             }
             Opt::Propagation => {
+                self.propagation_arg = Some(arg);
                 s.propagation = match pick("private slave shared unchanged", v) {
                     Some(0) => Propagation::Private,
                     Some(1) => Propagation::Slave,
@@ -461,6 +472,7 @@ impl<'a> Parser<'_, 'a> {
                 *ns |= Namespaces::TIME;
             }
             Opt::KillChild => {
+                self.kill_child_arg = Some(arg);
                 let sig = match value {
                     None => 9,
                     Some(_) => parse_signal(v).ok_or("expected a signal name or number 1-64")?,
@@ -540,6 +552,7 @@ impl<'a> Parser<'_, 'a> {
                     push_mount(&mut s.mounts, op)?;
                 }
                 *ns |= Namespaces::MOUNT;
+                s.sandbox = true;
             }
             Opt::Size | Opt::Perms => {
                 let size = matches!(opt, Opt::Size);
@@ -576,15 +589,13 @@ impl<'a> Parser<'_, 'a> {
 
     #[inline(never)]
     fn finish(self) -> Result<Command, UsageError<'a>> {
+        let error = |arg, reason| Err(UsageError { arg, reason });
         if let Some(arg) = self.pending {
-            return Err(UsageError {
-                arg,
-                reason: NEXT_OP,
-            });
+            return error(arg, NEXT_OP);
         }
         let s = self.spec;
         // A new root: -R's directory or a fresh tmpfs first, in it the
-        // operations, then --mount-proc.
+        // operations, then --mount-proc (push_mount kept room for both).
         if s.root.is_some() || !s.mounts.is_empty() {
             let (kind, name) = match s.root {
                 Some(_) => (MountKind::Root, "root"),
@@ -600,14 +611,18 @@ impl<'a> Parser<'_, 'a> {
                 mode: 0o755,
                 size: 0,
             };
-            let full = UsageError {
-                arg: b"--root",
-                reason: "more than 128 mount operations",
-            };
-            s.mounts.insert(0, op).map_err(|_| full)?;
+            let _ = s.mounts.insert(0, op);
             if let Some(dst) = s.mount_proc {
                 (op.kind, op.name, op.src, op.dst) = (MountKind::Proc, "mount-proc", c"", dst);
-                s.mounts.push(op).map_err(|_| full)?;
+                let _ = s.mounts.push(op);
+            }
+            // pivot_root refuses a shared `/`, and a failure half-way would
+            // leave the mounts made so far in the caller's namespace.
+            if let (Some(arg), true) = (self.propagation_arg, s.propagation.may_share()) {
+                return error(
+                    arg,
+                    "conflicts with a new root (pivot_root needs / private or slave)",
+                );
             }
         }
         // The kernel allows a proc mount in a user namespace only for a pid
@@ -615,20 +630,50 @@ impl<'a> Parser<'_, 'a> {
         if s.namespaces.has(Namespaces::USER) && self.proc_op {
             s.namespaces.0 |= Namespaces::PID;
         }
+        // A pid namespace's PID 1 gets only the signals it handles, and
+        // from outside only KILL: no other death signal would end it.
+        if let (Some(arg), Some(sig)) = (self.kill_child_arg, s.kill_child) {
+            if sig != 9 && s.namespaces.has(Namespaces::PID) && !s.init {
+                return error(
+                    arg,
+                    "a pid namespace's PID 1 ignores it: use KILL or --init",
+                );
+            }
+        }
+        // `--uid=N` alone: no group of the caller's (root's) stays.
+        s.gid = s.gid.or(s.uid);
+        // Ranges without the caller's own id: the payload needs a mapped id.
+        if !s.uid_map.ranges.is_empty()
+            && s.uid_map.own.is_none()
+            && !s.uid_map.maps_inner(0)
+            && s.uid.is_none()
+        {
+            return error(
+                b"--map-users",
+                "maps no inner uid 0: add --uid with a mapped id",
+            );
+        }
+        if !s.gid_map.ranges.is_empty()
+            && s.gid_map.own.is_none()
+            && !s.gid_map.maps_inner(0)
+            && s.gid.is_none()
+        {
+            return error(
+                b"--map-groups",
+                "maps no inner gid 0: add --gid with a mapped id",
+            );
+        }
         if let Some(arg) = self.needs_deny {
             if s.setgroups == Some(SetGroups::Allow) {
-                return Err(UsageError {
+                return error(
                     arg,
-                    reason: "conflicts with --setgroups=allow (a self-mapped gid needs deny)",
-                });
+                    "conflicts with --setgroups=allow (a self-mapped gid needs deny)",
+                );
             }
             s.setgroups = Some(SetGroups::Deny);
         }
         if s.setgroups.is_some() && !s.namespaces.has(Namespaces::USER) {
-            return Err(UsageError {
-                arg: b"--setgroups",
-                reason: "needs a user namespace (-U)",
-            });
+            return error(b"--setgroups", "needs a user namespace (-U)");
         }
         Ok(Command::Run)
     }
@@ -1050,9 +1095,23 @@ mod tests {
         ] {
             assert_eq!(run(words), Err((want.0.to_string(), want.1)), "{words:?}");
         }
-        let many: Vec<String> = (0..129).map(|i| format!("--dir=/d{i}")).collect();
+        // The plan keeps two places for the root and --mount-proc, and the
+        // error names the operation that did not fit, not --root.
+        let many: Vec<String> = (0..127).map(|i| format!("--dir=/d{i}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert_eq!(run(&refs).unwrap_err().1, "more than 128 mount operations");
+        assert_eq!(
+            run(&refs),
+            Err((
+                "--dir=/d126".to_string(),
+                "more than 126 mount operations (--dev counts for 15)"
+            ))
+        );
+        let mut most: Vec<&str> = refs[..126].to_vec();
+        most.extend(["-R", "/r", "--mount-proc"]);
+        let s = spec(&most);
+        assert_eq!(s.mounts.len(), 128);
+        assert_eq!(s.mounts[0].kind, MountKind::Root);
+        assert_eq!(s.mounts[127].name, "mount-proc");
     }
 
     #[test]

@@ -82,6 +82,13 @@ impl IdMap {
             .map_err(|_| "more than 340 ranges (the kernel's limit)")
     }
 
+    /// Whether an explicit range maps inner id `id`.
+    pub fn maps_inner(&self, id: u32) -> bool {
+        self.ranges
+            .iter()
+            .any(|r| r.inner <= id && u64::from(id) < u64::from(r.inner) + u64::from(r.count))
+    }
+
     /// True when the map gives a single id, the caller's own: the one map an
     /// unprivileged caller may write.
     #[inline(never)]

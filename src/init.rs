@@ -9,7 +9,7 @@
 use crate::argv::{self, Argv, Env};
 use crate::report::{self, fail, fail_why, Failed, STATUS_SETUP};
 use crate::spec::{Spec, DEFAULT_GRACE_SECS};
-use crate::supervise::{self, Ending, Exit, Supervisor, FORWARDED};
+use crate::supervise::{self, Ending, Exit, Supervisor, FORWARDED, SYNC_FAULTS};
 use crate::sys::{self, sig_bit, SigSet};
 use core::ffi::CStr;
 use core::ptr;
@@ -17,21 +17,8 @@ use linux_raw_sys::general as k;
 use rustix::fs::{Mode, OFlags};
 use rustix::system::RebootCommand;
 
-/// The inode of the kernel's initial pid namespace (PROC_PID_INIT_INO).
-const PROC_PID_INIT_INO: u64 = 0xEFFF_FFFC;
-
 /// Defaults baked into an image: one argument per line.
 pub const DEFAULTS_FILE: &CStr = c"/etc/nsinit/args";
-
-/// Faults the kernel raises for the faulting instruction itself: blocking
-/// them would turn a crash into a hang, so they stay unblocked.
-const SYNC_FAULTS: SigSet = sig_bit(k::SIGFPE)
-    | sig_bit(k::SIGILL)
-    | sig_bit(k::SIGSEGV)
-    | sig_bit(k::SIGBUS)
-    | sig_bit(k::SIGABRT)
-    | sig_bit(k::SIGTRAP)
-    | sig_bit(k::SIGSYS);
 
 /// On a VM these end the wait and start the shutdown: SIGINT is how the
 /// kernel reports Ctrl-Alt-Del once reboot(CAD_OFF) is set; SIGTERM and
@@ -51,15 +38,18 @@ pub fn main(kernel_argv: Argv, env: Env, spec: &mut Spec<'static>) -> ! {
             .any(|a| a.to_bytes() == b"--debug" || a.to_bytes() == b"-v"),
     );
     report::debug("init", b"");
-    let vm = in_initial_pid_namespace();
+    // reboot(CAD_OFF) succeeds only in the kernel's initial pid namespace
+    // (elsewhere EINVAL, or EPERM): it tells a VM from a container without
+    // needing /proc, and on a VM it is wanted anyway: Ctrl-Alt-Del comes as
+    // SIGINT instead of an immediate reboot.
+    let vm = rustix::system::reboot(RebootCommand::CadOff).is_ok();
     if vm {
         crate::mounts::mount_early();
         take_console();
-        let _ = rustix::system::reboot(RebootCommand::CadOff);
     }
 
     // The argument vectors live in this frame, which never returns.
-    let mut text = [0u8; 4096];
+    let mut text = [0u8; 4097];
     let mut ptrs = [ptr::null::<u8>(); 64];
     let builtin: [*const u8; 5] = [
         c"nsinit".as_ptr().cast(),
@@ -119,18 +109,6 @@ pub fn main(kernel_argv: Argv, env: Env, spec: &mut Spec<'static>) -> ! {
     shutdown(spec, &sup, status, STATUS_SETUP)
 }
 
-/// getpid() == 1 in the initial pid namespace means a VM; anywhere else,
-/// a container. /proc is mounted first if it is not there yet.
-fn in_initial_pid_namespace() -> bool {
-    let ns = c"/proc/self/ns/pid";
-    if rustix::fs::stat(ns).is_err() {
-        let _ =
-            crate::mounts::mount_missing(&crate::mounts::EARLY_MOUNTS[crate::mounts::EARLY_PROC]);
-    }
-    // Without /proc at all, only a kernel's PID 1 is left without one.
-    rustix::fs::stat(ns).map_or(true, |st| st.st_ino == PROC_PID_INIT_INO)
-}
-
 /// stdio on /dev/console, unless the kernel already opened it for us (it
 /// does when the initramfs has dev/console): reopening a tty costs a couple
 /// of milliseconds under TCG.
@@ -157,7 +135,7 @@ fn take_console() {
 /// image's defaults file, else a shell in every namespace with root mapped.
 fn choose_args<'a>(
     kernel: Argv,
-    text: &'a mut [u8; 4096],
+    text: &'a mut [u8; 4097],
     ptrs: &'a mut [*const u8; 64],
     builtin: &'a [*const u8; 5],
 ) -> Result<Argv, Failed> {
@@ -176,15 +154,15 @@ fn choose_args<'a>(
     };
     let mut len = 0;
     loop {
-        // Keep the last byte for the NUL split_lines needs.
-        let room = &mut text[len..4095];
-        if room.is_empty() {
-            return Err(fail_why("read", object, "longer than 4095 bytes", ""));
-        }
-        match rustix::io::read(&file, room) {
+        // Up to a byte past the limit, to see that there is one; the last
+        // byte of the buffer is for the NUL split_lines needs.
+        match rustix::io::read(&file, &mut text[len..4096]) {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) => return Err(fail("read", object, e)),
+        }
+        if len == 4096 {
+            return Err(fail_why("read", object, "longer than 4095 bytes", ""));
         }
     }
     text[len] = 0;

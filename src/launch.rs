@@ -106,7 +106,9 @@ pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u
         }
     }
     rustix::io::write(&ready_w, b"1").map_err(|e| fail("write", b"go byte", e))?;
-    drop(ready_w);
+    // Kept open until we exit (never inherited: CLOEXEC, and we do not
+    // exec): the child reads EOF from it only if we are gone.
+    core::mem::forget(ready_w);
     Ok(child)
 }
 

@@ -41,10 +41,42 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     // SAFETY: one thread, and entry runs once: this is the only reference
     // to SPEC there ever is.
     let spec = unsafe { &mut *core::ptr::addr_of_mut!(SPEC) };
-    if rustix::process::getpid() == rustix::process::Pid::INIT {
+    // nsinit's own crash (a stack overflow under a tiny `ulimit -s`) must
+    // not pass for the payload's: 125 and a line, not 139.
+    nsinit::sys::on_faults(&[4, 7, 8, 11], crashed);
+    let pid1 = rustix::process::getpid() == rustix::process::Pid::INIT;
+    // Before any fd is made: a closed 0, 1 or 2 would be taken by the next
+    // pipe, and nsinit's stderr lines would go into it. PID 1 of a VM may
+    // have no /dev yet: it takes the console later.
+    if !open_stdio() && !pid1 {
+        nsinit::sys::exit(125);
+    }
+    if pid1 {
         nsinit::init::main(argv, env, spec)
     }
     nsinit::sys::exit(nsinit::launch::main(argv, env, spec))
+}
+
+/// Opens /dev/null on each of fds 0-2 that is closed, as daemons do.
+fn open_stdio() -> bool {
+    use rustix::fs::{Mode, OFlags};
+    (0..3).all(|fd| {
+        // SAFETY: only the flags of the fd are read; a closed one answers
+        // EBADF.
+        let open = rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) });
+        open.is_ok()
+            || rustix::fs::open(c"/dev/null", OFlags::RDWR, Mode::empty())
+                .map(core::mem::forget)
+                .is_ok()
+    })
+}
+
+extern "C" fn crashed(sig: i32) {
+    let mut line = nsinit::report::Line::new();
+    line.push(b"nsinit: internal error: SIG")
+        .push(nsinit::cli::signal_name(sig as u32));
+    line.send();
+    nsinit::sys::exit(125)
 }
 
 #[panic_handler]

@@ -4,13 +4,13 @@
 //! operations in it, and the root change.
 
 use crate::argv::Path;
-use crate::report::{self, fail, fail_hint, fail_why, Failed};
+use crate::report::{self, fail, fail_hint, Failed};
 use crate::spec::{MountKind, MountOp, Namespaces, Spec, MAX_MOUNT_OPS};
 use crate::sys;
 use core::ffi::CStr;
 use linux_raw_sys::general as k;
 use rustix::fd::{AsRawFd, OwnedFd};
-use rustix::fs::{Mode, OFlags, CWD};
+use rustix::fs::{Mode, OFlags, ResolveFlags, CWD};
 use rustix::io::Errno;
 use rustix::mount::{mount, MountFlags};
 
@@ -95,7 +95,10 @@ pub fn mount_early() {
 /// (a race with another mounter) counts as done.
 pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
     let target = m.target.to_bytes();
-    mkdir_leaf(m.target, 0o755).map_err(|e| fail("mkdir", target, e))?;
+    match rustix::fs::mkdir(m.target, Mode::from_raw_mode(0o755)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(fail("mkdir", target, e)),
+    }
     // Not by the file system type: /dev/shm on devtmpfs and /tmp on a
     // tmpfs rootfs would both look mounted.
     let step = if sys::is_mount_root(m.target) {
@@ -110,11 +113,11 @@ pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
     Ok(())
 }
 
-/// The payload's root is assembled here, inside a scratch tmpfs.
-const NEW_ROOT: &[u8] = b"/newroot";
+/// The payload's root is assembled at this directory of a scratch tmpfs.
+const NEW_ROOT: &CStr = c"newroot";
 
 /// Under a `--proc`: the knobs of the whole machine, and the hardware.
-const PROC_COVERED: [&[u8]; 4] = [b"sys", b"sysrq-trigger", b"irq", b"bus"];
+const PROC_COVERED: [&CStr; 4] = [c"sys", c"sysrq-trigger", c"irq", c"bus"];
 
 /// Builds the payload's root from `-R DIR` (or a fresh tmpfs) and the
 /// mount operations, and makes it `/`, with the cwd there.
@@ -122,21 +125,25 @@ const PROC_COVERED: [&[u8]; 4] = [b"sys", b"sysrq-trigger", b"irq", b"bus"];
 /// 1. Every bind source is cloned first (open_tree), while the caller's
 ///    tree is still untouched, with its flags set on every submount at
 ///    once (mount_setattr): read-only really is read-only all the way down.
-/// 2. A scratch tmpfs goes on top of `/` and becomes our root (chroot):
-///    the new root is its /newroot, so `--bind SRC /` stacks on a mount
-///    point like any other destination, and a destination cannot reach
-///    outside the scratch tmpfs, not by "..", not by an absolute symlink.
-/// 3. The operations run in order (the parser put `-R` or the tmpfs
-///    first, `--mount-proc` last). A fresh proc must come before the old
-///    root goes: in a user namespace the kernel allows one only while a
-///    full proc is visible ("mount too revealing").
-/// 4. Back at the caller's root, pivot_root(".", ".") from /newroot stacks
-///    the old root on the new one and a lazy unmount detaches it, with the
-///    scratch tmpfs: nothing of the host is left to reach, not by
-///    /proc/1/root, not by a chroot escape. An initramfs root cannot be
-///    pivoted away (EINVAL): then, as switch_root does, the new root is
-///    moved over "/" and chrooted into, which a payload keeping
-///    CAP_SYS_CHROOT could climb out of.
+///    Sources are the caller's own paths, but never through a /proc magic
+///    link (the fds of nsinit itself).
+/// 2. A scratch tmpfs goes on top of `/`, and the root at its /newroot.
+/// 3. The operations run in order (the parser put `-R` or the tmpfs first,
+///    `--mount-proc` last). Each destination is looked up by openat2 with
+///    RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS: an image's absolute or `..`
+///    symlink stays inside the new root, and a path through a proc's
+///    /proc/self/fd/N or /proc/self/root (which would name a host
+///    directory nsinit holds) is refused with ELOOP. Every mount is made
+///    detached (fsmount, open_tree) and attached to the looked-up fd, so no
+///    path is looked up twice. A fresh proc must come before the old root
+///    goes: in a user namespace the kernel allows one only while a full
+///    proc is visible ("mount too revealing").
+/// 4. pivot_root(".", ".") from the new root stacks the old root on it and
+///    a lazy unmount detaches it, with the scratch tmpfs: nothing of the
+///    host is left to reach, not by /proc/1/root, not by a chroot escape.
+///    An initramfs root cannot be pivoted away (EINVAL): then, as
+///    switch_root does, the new root is moved over "/" and chrooted into,
+///    which a payload keeping CAP_SYS_CHROOT could climb out of.
 #[inline(never)]
 pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     // One entry per operation: the clone of a bind's source, or none.
@@ -151,7 +158,7 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
         };
         let tree = match attr {
             None => None,
-            Some(attr) => match clone_tree(op.src, attr) {
+            Some(attr) => match clone_source(op.src, attr) {
                 Err(Errno::NOENT) if op.optional => None,
                 Err(e) => return Err(op_failed(spec, op, e)),
                 Ok(tree) => Some(tree),
@@ -161,11 +168,18 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
         let _ = sources.push(tree);
     }
 
-    let host = open_path(c"/").map_err(|e| fail("open", b"/", e))?;
-    scratch_root().map_err(|e| fail("mount", b"scratch tmpfs on /", e))?;
+    let base = scratch().map_err(|e| fail("mount", b"scratch tmpfs on /", e))?;
     let mut sources = sources.into_iter();
-    for op in &spec.mounts {
-        apply(op, sources.next().flatten()).map_err(|e| op_failed(spec, op, e))?;
+    for (i, op) in spec.mounts.iter().enumerate() {
+        let source = sources.next().flatten();
+        let done = if i == 0 {
+            attach_root(&base, op, source)
+        } else {
+            // Again for each: an operation on "/" stacks a mount on the root.
+            let root = open_root(&base).map_err(|e| fail("open", b"/newroot", e))?;
+            apply(&root, op, source)
+        };
+        done.map_err(|e| op_failed(spec, op, e))?;
         if report::debugging() {
             report::debug_line(op.name)
                 .push(op.dst.to_bytes())
@@ -173,13 +187,15 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
                 .send();
         }
     }
+    let root = open_root(&base).map_err(|e| fail("open", b"/newroot", e))?;
+    drop(base);
+    change_root(spec, &root)
+}
 
-    let new_root = open_path(c"/newroot").map_err(|e| fail("open", NEW_ROOT, e))?;
-    rustix::process::fchdir(&host)
-        .and_then(|()| rustix::process::chroot(c"."))
-        .and_then(|()| rustix::process::fchdir(&new_root))
-        .map_err(|e| fail("chroot", b"/", e))?;
+/// Step 4: the new root becomes `/`, with the cwd there.
+fn change_root(spec: &Spec, root: &OwnedFd) -> Result<(), Failed> {
     let dir = spec.root.map_or(&b"(tmpfs)"[..], CStr::to_bytes);
+    rustix::process::fchdir(root).map_err(|e| fail("chdir", dir, e))?;
     match rustix::process::pivot_root(c".", c".") {
         Ok(()) => {
             // Stacked on the new root now: the old root, and on top of it
@@ -190,7 +206,9 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
             }
             report::debug("pivot_root", dir);
         }
-        Err(Errno::INVAL) if !spec.propagation.may_share() => {
+        // The parser refuses a shared `/` with a new root, so EINVAL
+        // means a root that cannot be pivoted away: an initramfs.
+        Err(Errno::INVAL) => {
             rustix::mount::mount_move(c".", c"/")
                 .and_then(|()| rustix::process::chroot(c"."))
                 .map_err(|e| fail("move root", dir, e))?;
@@ -199,11 +217,7 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
                 dir,
             );
         }
-        Err(e) => {
-            let hint =
-                "the root change needs / private or slave: drop --propagation=shared|unchanged";
-            return Err(fail_hint("pivot_root", dir, e, hint));
-        }
+        Err(e) => return Err(fail("pivot_root", dir, e)),
     }
     rustix::process::chdir(c"/").map_err(|e| fail("chdir", b"/", e))
 }
@@ -215,112 +229,146 @@ const ATTR_NOSUID_NODEV: u64 = ATTR_NOSUID | k::MOUNT_ATTR_NODEV as u64;
 const ATTR_RDONLY_NOSUID_NODEV: u64 = ATTR_NOSUID_NODEV | k::MOUNT_ATTR_RDONLY as u64;
 const EMPTY_PATH_RECURSIVE: u32 = k::AT_EMPTY_PATH | k::AT_RECURSIVE;
 
-/// A detached copy of the mounts at and under `path` (a bind mount not
-/// attached anywhere yet), with `attr` set on all of them.
-fn clone_tree(path: &CStr, attr: u64) -> Result<OwnedFd, Errno> {
+/// A detached copy of the mounts at and under the caller's `path` (a bind
+/// mount not attached anywhere yet), with `attr` set on all of them.
+fn clone_source(path: &CStr, attr: u64) -> Result<OwnedFd, Errno> {
+    let at = rustix::fs::openat2(
+        CWD,
+        path,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::NO_MAGICLINKS,
+    )?;
+    clone_tree(&at, c"", attr)
+}
+
+/// A detached copy of the mounts at and under `dir`/`path`, with `attr`.
+fn clone_tree(dir: &OwnedFd, path: &CStr, attr: u64) -> Result<OwnedFd, Errno> {
     use rustix::mount::OpenTreeFlags;
     let flags = OpenTreeFlags::OPEN_TREE_CLONE
         | OpenTreeFlags::OPEN_TREE_CLOEXEC
-        | OpenTreeFlags::AT_RECURSIVE;
-    let tree = rustix::mount::open_tree(CWD, path, flags)?;
+        | OpenTreeFlags::AT_RECURSIVE
+        | OpenTreeFlags::AT_EMPTY_PATH;
+    let tree = rustix::mount::open_tree(dir, path, flags)?;
     if attr != 0 {
         sys::mount_setattr(tree.as_raw_fd(), c"", EMPTY_PATH_RECURSIVE, attr)?;
     }
     Ok(tree)
 }
 
-fn open_path(path: &CStr) -> Result<OwnedFd, Errno> {
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    rustix::fs::open(path, flags, Mode::empty())
-}
-
 /// A fresh tmpfs (fsmount: a mount that no path names yet) put on top of
-/// `/`, and made our root. Lookups from the old root never cross a mount
-/// stacked on `/` itself, so the caller's tree reads the same until then.
-fn scratch_root() -> Result<(), Errno> {
-    use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags, MoveMountFlags};
-    let fs = rustix::mount::fsopen(c"tmpfs", FsOpenFlags::FSOPEN_CLOEXEC)?;
-    rustix::mount::fsconfig_create(&fs)?;
+/// `/`, with an empty /newroot. Lookups from our root never cross a mount
+/// stacked on `/` itself: the caller's tree reads the same until the end.
+fn scratch() -> Result<OwnedFd, Errno> {
+    use rustix::mount::{MountAttrFlags, MoveMountFlags};
     let attr = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV;
-    let base = rustix::mount::fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attr)?;
-    rustix::mount::move_mount(
-        &base,
-        c"",
-        CWD,
-        c"/",
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
-    )?;
-    rustix::process::fchdir(&base)?;
-    rustix::process::chroot(c".")?;
-    rustix::fs::mkdir(c"/newroot", Mode::from_raw_mode(0o755))
+    let base = new_fs(c"tmpfs", &[], attr)?;
+    let flags = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH;
+    rustix::mount::move_mount(&base, c"", CWD, c"/", flags)?;
+    rustix::fs::mkdirat(&base, NEW_ROOT, Mode::from_raw_mode(0o755))?;
+    Ok(base)
 }
 
-/// One operation, inside the scratch root; `source` is the clone made for
-/// it, if it is a bind whose source exists.
+/// The topmost mount at the scratch tmpfs's /newroot.
+fn open_root(base: &OwnedFd) -> Result<OwnedFd, Errno> {
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    rustix::fs::openat(base, NEW_ROOT, flags, Mode::empty())
+}
+
+/// The first operation: `-R`'s directory or a fresh tmpfs at /newroot.
+fn attach_root(base: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<(), Errno> {
+    let tree = match source {
+        Some(tree) => tree,
+        None => new_tmpfs(op)?,
+    };
+    if !is_dir(&tree)? {
+        return Err(Errno::NOTDIR);
+    }
+    let flags = rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH;
+    rustix::mount::move_mount(&tree, c"", base, NEW_ROOT, flags)
+}
+
+/// `path` looked up inside `root`: `..` and absolute symlinks stay inside,
+/// /proc magic links are refused (ELOOP).
+fn open_in(root: &OwnedFd, path: &CStr, flags: OFlags, mode: u16) -> Result<OwnedFd, Errno> {
+    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+    let mode = Mode::from_raw_mode(mode.into());
+    rustix::fs::openat2(root, path, flags | OFlags::CLOEXEC, mode, resolve)
+}
+
+const AT_DIR: OFlags = OFlags::PATH.union(OFlags::DIRECTORY);
+
+/// `mkdir -p` of the directories above the last component of `path`, each
+/// made in its parent as looked up inside `root`; returns the last parent.
+fn make_parents(root: &OwnedFd, path: &mut Path) -> Result<OwnedFd, Errno> {
+    let mut dir = open_in(root, c"/", AT_DIR, 0)?;
+    path.each_parent(|prefix| {
+        mkdir_leaf(&dir, last_component(prefix), 0o755)?;
+        dir = open_in(root, prefix, AT_DIR, 0)?;
+        Ok(())
+    })?;
+    Ok(dir)
+}
+
+/// The part of `path` after its last `/`.
+fn last_component(path: &CStr) -> &CStr {
+    let bytes = path.to_bytes();
+    let start = bytes.iter().rposition(|&c| c == b'/').map_or(0, |i| i + 1);
+    crate::argv::cstr_tail(path, start)
+}
+
+/// One operation, inside the new root; `source` is the clone made for it,
+/// if it is a bind whose source exists.
 #[inline(never)]
-fn apply(op: &MountOp, source: Option<OwnedFd>) -> Result<(), Errno> {
-    // `mkdir -p` of the directories above it.
-    let mut dst = Path::join(NEW_ROOT, op.dst.to_bytes(), op.leaf)?;
-    dst.each_parent(|dir| mkdir_leaf(dir, 0o755))?;
-    let at = dst.as_cstr();
-    let leaf = || mkdir_leaf(at, op.mode);
+fn apply(root: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<(), Errno> {
+    let mut path = Path::join(b"", op.dst.to_bytes(), op.leaf)?;
+    path.trim_trailing_slashes();
+    let dir = make_parents(root, &mut path)?;
+    let at = path.as_cstr();
+    let name = last_component(at);
+    let leaf = || mkdir_leaf(&dir, name, op.mode);
+    let mount_fs = |fs: OwnedFd| leaf().and_then(|()| attach(&fs, &open_in(root, at, AT_DIR, 0)?));
     match op.kind {
         MountKind::Root | MountKind::Bind | MountKind::RoBind | MountKind::DevBind => {
             // None: a -try source that was missing.
             match source {
-                Some(tree) => attach(tree, at),
+                Some(tree) => attach(&tree, &mount_point(root, &dir, &tree, at, name)?),
                 None => Ok(()),
             }
         }
-        MountKind::Tmpfs => {
-            leaf()?;
-            let mut data = report::Line::new();
-            data.push(b"mode=0").push(&octal(op.mode));
-            if op.size != 0 {
-                data.push(b",size=").num(op.size);
-            }
-            data.push(b"\0");
-            // SAFETY: text and digits, then the one NUL at the end.
-            let data = unsafe { CStr::from_bytes_with_nul_unchecked(data.as_bytes()) };
-            mount(c"tmpfs", at, c"tmpfs", NOSUID.union(NODEV), data)
-        }
+        MountKind::Tmpfs => mount_fs(new_tmpfs(op)?),
         MountKind::Proc => {
-            leaf()?;
-            mount_proc(at)?;
+            let proc = new_fs(c"proc", &[], ATTR_PROC)?;
+            mount_fs(proc.try_clone()?)?;
             // As bubblewrap does for --proc (not unshare for --mount-proc):
             // what is writable of these is made read-only.
             if op.name == "proc" {
-                for name in PROC_COVERED {
-                    let path = Path::join(at.to_bytes(), name, b"")?;
-                    let path = path.as_cstr();
-                    match rustix::fs::access(path, rustix::fs::Access::WRITE_OK) {
-                        Err(Errno::ACCESS | Errno::NOENT | Errno::ROFS) => {}
-                        _ => attach(clone_tree(path, ATTR_RDONLY_NOSUID_NODEV)?, path)?,
-                    }
-                }
+                cover_proc(&proc)?;
             }
             Ok(())
         }
-        MountKind::Mqueue => {
-            leaf().and_then(|()| mount(c"mqueue", at, c"mqueue", MountFlags::empty(), c""))
+        MountKind::Mqueue => mount_fs(new_fs(c"mqueue", &[], MountAttrFlags::empty())?),
+        MountKind::Devpts => {
+            // No gid=5: the tty group need not be mapped in a user namespace.
+            let options = [(c"ptmxmode", c"0666"), (c"mode", c"620")];
+            let attr = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NOEXEC;
+            mount_fs(new_fs(c"devpts", &options, attr)?)
         }
         MountKind::Dir => {
             leaf()?;
             // mkdir(2) applies the umask; --perms means exactly these.
-            rustix::fs::chmod(at, Mode::from_raw_mode(op.mode.into()))
+            let fd = open_in(root, at, OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
+            rustix::fs::fchmod(&fd, Mode::from_raw_mode(op.mode.into()))
         }
-        MountKind::Symlink => symlink(op.src, at),
+        MountKind::Symlink => symlink(op.src, &dir, name),
         // Not recursive, as bubblewrap's: the mount at DST alone.
-        MountKind::RemountRo => sys::mount_setattr(k::AT_FDCWD, at, 0, ATTR_RDONLY_NOSUID_NODEV),
-        MountKind::Devpts => {
-            // No gid=5: the tty group need not be mapped in a user namespace.
-            let flags = MountFlags::NOSUID | MountFlags::NOEXEC;
-            mount(
-                c"devpts",
-                at,
-                c"devpts",
-                flags,
-                c"newinstance,ptmxmode=0666,mode=620",
+        MountKind::RemountRo => {
+            let fd = open_in(root, at, OFlags::PATH, 0)?;
+            sys::mount_setattr(
+                fd.as_raw_fd(),
+                c"",
+                k::AT_EMPTY_PATH,
+                ATTR_RDONLY_NOSUID_NODEV,
             )
         }
         // The parser spells --dev out as the operations of spec::DEV.
@@ -328,30 +376,109 @@ fn apply(op: &MountOp, source: Option<OwnedFd>) -> Result<(), Errno> {
     }
 }
 
-/// A mount point for `tree`, a directory or a file like its root, and
-/// `tree` moved onto it.
-fn attach(tree: OwnedFd, at: &CStr) -> Result<(), Errno> {
-    use rustix::fs::FileType;
-    use rustix::mount::MoveMountFlags;
-    if FileType::from_raw_mode(rustix::fs::fstat(&tree)?.st_mode) == FileType::Directory {
-        mkdir_leaf(at, 0o755)?;
+use rustix::mount::MountAttrFlags;
+const ATTR_PROC: MountAttrFlags = MountAttrFlags::MOUNT_ATTR_NOSUID
+    .union(MountAttrFlags::MOUNT_ATTR_NODEV)
+    .union(MountAttrFlags::MOUNT_ATTR_NOEXEC);
+
+/// A new, detached mount of `fstype` with these options and attributes.
+fn new_fs(
+    fstype: &CStr,
+    options: &[(&CStr, &CStr)],
+    attr: MountAttrFlags,
+) -> Result<OwnedFd, Errno> {
+    use rustix::mount::{FsMountFlags, FsOpenFlags};
+    let fs = rustix::mount::fsopen(fstype, FsOpenFlags::FSOPEN_CLOEXEC)?;
+    for (key, value) in options {
+        rustix::mount::fsconfig_set_string(&fs, *key, *value)?;
+    }
+    rustix::mount::fsconfig_create(&fs)?;
+    rustix::mount::fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, attr)
+}
+
+/// A tmpfs with the operation's `--perms` and `--size`.
+fn new_tmpfs(op: &MountOp) -> Result<OwnedFd, Errno> {
+    let mut mode = [0u8; 5];
+    mode[..4].copy_from_slice(&octal(op.mode));
+    let mut size = [0u8; 21];
+    let options = [
+        (
+            c"mode",
+            CStr::from_bytes_until_nul(&mode).unwrap_or(c"0755"),
+        ),
+        (c"size", decimal(op.size, &mut size)),
+    ];
+    let attr = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NODEV;
+    // Size 0 is the kernel's default (half of RAM): the option left out.
+    let given = if op.size == 0 { 1 } else { 2 };
+    new_fs(c"tmpfs", &options[..given], attr)
+}
+
+/// `n` in decimal, as a C string in `buf`.
+fn decimal(n: u64, buf: &mut [u8; 21]) -> &CStr {
+    let mut digits = [0u8; 20];
+    let digits = report::format_u64(n, &mut digits);
+    buf[..digits.len()].copy_from_slice(digits);
+    CStr::from_bytes_until_nul(buf).unwrap_or(c"0")
+}
+
+/// Under a fresh proc: the entries in PROC_COVERED that are writable get
+/// a read-only bind of themselves.
+fn cover_proc(proc: &OwnedFd) -> Result<(), Errno> {
+    use rustix::fs::{Access, AtFlags};
+    for name in PROC_COVERED {
+        match rustix::fs::accessat(proc, name, Access::WRITE_OK, AtFlags::empty()) {
+            Err(Errno::ACCESS | Errno::NOENT | Errno::ROFS) => {}
+            _ => {
+                let cover = clone_tree(proc, name, ATTR_RDONLY_NOSUID_NODEV)?;
+                let flags = rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH;
+                rustix::mount::move_mount(&cover, c"", proc, name, flags)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The mount point for a bind of `tree`: a directory, or a file like its
+/// root, made as `name` in `dir` where missing; returns it looked up anew.
+fn mount_point(
+    root: &OwnedFd,
+    dir: &OwnedFd,
+    tree: &OwnedFd,
+    at: &CStr,
+    name: &CStr,
+) -> Result<OwnedFd, Errno> {
+    if is_dir(tree)? {
+        mkdir_leaf(dir, name, 0o755)?;
     } else {
-        let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
         // A file where a directory is: say so as mount(2) would.
-        rustix::fs::open(at, flags, Mode::from_raw_mode(0o644)).map_err(|e| match e {
+        let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::NOCTTY;
+        open_in(root, at, flags, 0o644).map_err(|e| match e {
             Errno::ISDIR => Errno::NOTDIR,
             e => e,
         })?;
     }
-    rustix::mount::move_mount(&tree, c"", CWD, at, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
+    open_in(root, at, OFlags::PATH, 0)
+}
+
+fn is_dir(fd: &OwnedFd) -> Result<bool, Errno> {
+    let mode = rustix::fs::fstat(fd)?.st_mode;
+    Ok(rustix::fs::FileType::from_raw_mode(mode) == rustix::fs::FileType::Directory)
+}
+
+/// Moves the detached mount `tree` onto the looked-up `target`.
+fn attach(tree: &OwnedFd, target: &OwnedFd) -> Result<(), Errno> {
+    use rustix::mount::MoveMountFlags;
+    let flags = MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH;
+    rustix::mount::move_mount(tree, c"", target, c"", flags)
 }
 
 /// An existing link to the same target is fine, as in bubblewrap.
-fn symlink(target: &CStr, at: &CStr) -> Result<(), Errno> {
-    match rustix::fs::symlink(target, at) {
+fn symlink(target: &CStr, dir: &OwnedFd, name: &CStr) -> Result<(), Errno> {
+    match rustix::fs::symlinkat(target, dir, name) {
         Err(Errno::EXIST) => {
             let mut buf = [0u8; 4096];
-            let n = rustix::fs::readlinkat_raw(CWD, at, &mut buf)?;
+            let n = rustix::fs::readlinkat_raw(dir, name, &mut buf)?;
             if buf[..n] == *target.to_bytes() {
                 Ok(())
             } else {
@@ -362,8 +489,12 @@ fn symlink(target: &CStr, at: &CStr) -> Result<(), Errno> {
     }
 }
 
-fn mkdir_leaf(at: &CStr, mode: u16) -> Result<(), Errno> {
-    match rustix::fs::mkdir(at, Mode::from_raw_mode(mode.into())) {
+/// mkdir `name` in `dir`, unless it is there (or is "", "." or "..").
+fn mkdir_leaf(dir: &OwnedFd, name: &CStr, mode: u16) -> Result<(), Errno> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    match rustix::fs::mkdirat(dir, name, Mode::from_raw_mode(mode.into())) {
         Err(Errno::EXIST) => Ok(()),
         other => other,
     }
@@ -388,6 +519,8 @@ fn op_failed(spec: &Spec, op: &MountOp, e: Errno) -> Failed {
     }
     let hint = match e {
         Errno::NOSYS => "needs Linux 5.12+ (mount_setattr)",
+        Errno::LOOP => "a /proc magic link or too many symbolic links on the way",
+        Errno::OVERFLOW => "an id of nsinit's is not mapped in the user namespace",
         _ if op.kind == MountKind::Proc => proc_hint(spec.namespaces, e),
         _ => "",
     };
@@ -402,24 +535,6 @@ pub fn proc_hint(ns: Namespaces, e: Errno) -> &'static str {
         "proc mounts in a user namespace only for a pid namespace it owns: add -p"
     } else {
         "mount too revealing: a proc or sysfs here has covered submounts"
-    }
-}
-
-/// After a root change the working directory must lie inside the new root:
-/// runc's CVE-2024-21626 let a payload start in a host directory through a
-/// leaked fd (`-w /proc/self/fd/N`).
-pub fn check_cwd_inside_root(dir: &CStr) -> Result<(), Failed> {
-    let mut buf = [0u8; 256];
-    let inside = match sys::getcwd(&mut buf) {
-        Ok(_) => buf[0] == b'/',
-        Err(Errno::RANGE) => true,
-        Err(_) => false,
-    };
-    if inside {
-        Ok(())
-    } else {
-        let why = "the directory is outside the new root";
-        Err(fail_why("chdir", dir.to_bytes(), why, "see CVE-2024-21626"))
     }
 }
 

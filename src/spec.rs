@@ -192,6 +192,10 @@ pub struct Spec<'a> {
     /// `--allow-new-privs`: leave no_new_privs off, so that setuid files
     /// work inside.
     pub new_privs: bool,
+    /// A bubblewrap-style sandbox (a mount operation was given): the
+    /// payload runs with no capabilities, as under bubblewrap, so that
+    /// nothing the plan made read-only or covered can be undone inside.
+    pub sandbox: bool,
     /// Index in argv of the payload's name; `None`: `$SHELL` or /bin/sh.
     pub program: Option<usize>,
     pub root: Option<&'a CStr>,
@@ -250,6 +254,7 @@ impl Spec<'_> {
             debug_exit: None,
             reboot: false,
             new_privs: false,
+            sandbox: false,
             program: None,
         }
     }

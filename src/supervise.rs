@@ -10,14 +10,26 @@ use linux_raw_sys::general as k;
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions, WaitStatus};
 
-/// Signals passed on to the payload, as tini and catatonit do.
-pub const FORWARDED: SigSet = sig_bit(k::SIGTERM)
-    | sig_bit(k::SIGINT)
-    | sig_bit(k::SIGHUP)
-    | sig_bit(k::SIGQUIT)
-    | sig_bit(k::SIGUSR1)
-    | sig_bit(k::SIGUSR2)
-    | sig_bit(k::SIGWINCH);
+/// Faults the kernel raises for the faulting instruction itself: blocking
+/// them would turn a crash into a hang, so they are never blocked, and
+/// never forwarded (tini's rule).
+pub const SYNC_FAULTS: SigSet = sig_bit(k::SIGFPE)
+    | sig_bit(k::SIGILL)
+    | sig_bit(k::SIGSEGV)
+    | sig_bit(k::SIGBUS)
+    | sig_bit(k::SIGABRT)
+    | sig_bit(k::SIGTRAP)
+    | sig_bit(k::SIGSYS);
+
+/// Signals passed on to the payload, as tini does: every one but the
+/// synchronous faults, SIGCHLD (ours) and KILL and STOP (which cannot be
+/// caught), realtime signals included. A signal left out would end nsinit
+/// with its default action and orphan the payload.
+pub const FORWARDED: SigSet =
+    !(SYNC_FAULTS | sig_bit(k::SIGCHLD) | sig_bit(k::SIGKILL) | sig_bit(k::SIGSTOP));
+
+/// The terminal's job-control stops (^Z, a background read or write).
+const JOB_STOPS: SigSet = sig_bit(k::SIGTSTP) | sig_bit(k::SIGTTIN) | sig_bit(k::SIGTTOU);
 
 pub struct Supervisor {
     pub payload: u32,
@@ -95,6 +107,14 @@ impl Supervisor {
             } else if !(self.shares_group && info.code == k::SI_KERNEL as i32) {
                 send(self.payload, info.signo);
                 report::debug("forwarded signal", signal_name(info.signo));
+            } else if JOB_STOPS & bit != 0 {
+                // The terminal stopped the payload with the whole job: stop
+                // too, so that the shell sees the job stopped (its SIGCONT
+                // goes to the group again).
+                send(
+                    rustix::process::getpid().as_raw_nonzero().get() as u32,
+                    k::SIGSTOP,
+                );
             }
         }
     }

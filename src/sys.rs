@@ -1,8 +1,8 @@
 //! The few system calls rustix 1.x does not expose (its `runtime` module is
-//! private): process exit, fork-style clone3/clone, execve, the signal-mask
-//! and signal-wait calls, kill(-1), close_range, mount_setattr, statx for
-//! one attribute, loopback up, getcwd, an I/O port write and a vDSO-free
-//! clock. Numbers and structures come from linux-raw-sys;
+//! private): process exit, fork-style clone3/clone, execve, the signal-mask,
+//! signal-wait and fault-handler calls, kill(-1), close_range,
+//! mount_setattr, statx for one attribute, a seccomp filter, loopback up, an
+//! I/O port write and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
 //! everything else goes through rustix.
 //!
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
@@ -96,7 +96,12 @@ pub fn fork_with_flags(flags: u64) -> Result<Option<u32>, Errno> {
             0,
         )
     };
-    if ret == -(Errno::NOSYS.raw_os_error() as isize) {
+    // ENOSYS: a kernel before 5.3. EPERM: the seccomp profiles of older
+    // container engines refuse clone3 outright (they cannot inspect its
+    // flags); a namespace clone(2) that is really not allowed fails again
+    // below with the same EPERM.
+    let refused = [Errno::NOSYS, Errno::PERM].map(|e| -(e.raw_os_error() as isize));
+    if refused.contains(&ret) {
         // SAFETY: clone(flags, stack = 0, ...) is fork() with namespace flags,
         // as above; the pointer arguments are unused without the SETTID flags.
         ret = unsafe {
@@ -343,4 +348,85 @@ pub fn monotonic_micros() -> u64 {
         );
     }
     ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
+/// x86_64 kernel sigaction flags (<asm/signal.h>).
+const SA_ONSTACK: usize = 0x0800_0000;
+const SA_RESTORER: usize = 0x0400_0000;
+const SA_RESETHAND: usize = 0x8000_0000;
+
+// The return path of a signal handler: x86_64 requires one (SA_RESTORER)
+// even though nsinit's handler never returns.
+core::arch::global_asm!(
+    ".globl nsinit_sigreturn",
+    "nsinit_sigreturn:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+);
+
+extern "C" {
+    fn nsinit_sigreturn();
+}
+
+/// The stack a fault handler runs on: after a stack overflow the normal
+/// stack has no room left for it. The kernel's signal frame with AVX-512
+/// state is about 3.5 KB.
+static mut FAULT_STACK: [u8; 16384] = [0; 16384];
+
+/// Runs `handler` on a stack of its own for each signal of `sigs` (the
+/// faults), once (SA_RESETHAND: a fault inside the handler kills). A handler
+/// is reset by execve, so the payload starts with the default actions.
+pub fn on_faults(sigs: &[u32], handler: extern "C" fn(i32)) {
+    let stack: [usize; 3] = [
+        core::ptr::addr_of_mut!(FAULT_STACK) as usize,
+        0,
+        size_of::<[u8; 16384]>(),
+    ];
+    // SAFETY: `stack` is a live stack_t (sp, flags, size) describing a
+    // static buffer that nothing else touches; no old stack is requested.
+    unsafe { syscall4(k::__NR_sigaltstack, stack.as_ptr() as usize, 0, 0, 0) };
+    // struct kernel_sigaction on x86_64: handler, flags, restorer, mask;
+    // the mask blocks every signal while the handler runs.
+    let act: [usize; 4] = [
+        handler as usize,
+        SA_ONSTACK | SA_RESTORER | SA_RESETHAND,
+        nsinit_sigreturn as *const () as usize,
+        usize::MAX,
+    ];
+    for &sig in sigs {
+        // SAFETY: `act` has the layout of the kernel's sigaction, its handler
+        // and restorer are functions of this binary; no old action is asked.
+        unsafe {
+            syscall4(
+                k::__NR_rt_sigaction,
+                sig as usize,
+                act.as_ptr() as usize,
+                0,
+                size_of::<SigSet>(),
+            )
+        };
+    }
+}
+
+/// One instruction of a classic BPF program (struct sock_filter).
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct BpfInsn {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
+}
+
+/// seccomp(SECCOMP_SET_MODE_FILTER): the filter applies to this process
+/// and, inherited, to everything it runs. The kernel wants no_new_privs set
+/// first, or CAP_SYS_ADMIN (EACCES otherwise).
+pub fn seccomp_filter(prog: &[BpfInsn]) -> Result<(), Errno> {
+    // struct sock_fprog: a u16 length, padded, then the pointer.
+    let fprog: [usize; 2] = [prog.len(), prog.as_ptr() as usize];
+    // SAFETY: `fprog` describes `prog`, which lives across the call; the
+    // kernel copies the program and keeps no pointer to it.
+    let ret = unsafe { syscall4(k::__NR_seccomp, 1, 0, fprog.as_ptr() as usize, 0) };
+    result(ret).map(|_| ())
 }

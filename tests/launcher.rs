@@ -460,7 +460,14 @@ fn uid_and_gid_switch_inside() {
     );
     // Groups: is empty (the kernel prints a tab and a space); no capabilities left.
     assert_eq!(out, "Uid:\t1000\t1000\t1000\t1000\nGid:\t2000\t2000\t2000\t2000\nGroups:\t \nCapEff:\t0000000000000000\n");
+    // --uid=5 alone means --gid=5 too, which -r does not map either.
     let o = run(As::Nobody, &["-r", "--uid=5", "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o),
+        "nsinit: setresgid: Invalid argument (EINVAL); the id is not mapped in the user namespace: see --map-users/--map-groups\n"
+    );
+    let o = run(As::Nobody, &["-r", "--uid=5", "--gid=0", "true"]);
     assert_eq!(o.status.code(), Some(125));
     assert_eq!(
         stderr(&o),
