@@ -95,11 +95,9 @@ fn change_dir(dir: &CStr, new_root: bool) -> Result<(), Errno> {
     if !new_root {
         return rustix::process::chdir(dir);
     }
-    use rustix::fs::ResolveFlags;
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
     // The cwd is the new root here, so it is the root of the lookup.
-    let fd = rustix::fs::openat2(rustix::fs::CWD, dir, flags, Mode::empty(), resolve)?;
+    let flags = OFlags::PATH | OFlags::DIRECTORY;
+    let fd = crate::mounts::open_in(rustix::fs::CWD, dir, flags, 0)?;
     rustix::process::fchdir(&fd)
 }
 

@@ -38,12 +38,18 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
             Env::from_raw(argv.add(argc + 1)),
         )
     };
-    // SAFETY: one thread, and entry runs once: this is the only reference
-    // to SPEC there ever is.
-    let spec = unsafe { &mut *core::ptr::addr_of_mut!(SPEC) };
     // nsinit's own crash (a stack overflow under a tiny `ulimit -s`) must
-    // not pass for the payload's: 125 and a line, not 139.
+    // not pass for the payload's: 125 and a line, not 139. First, in a
+    // frame of a few bytes: the work's frames come after.
     nsinit::sys::on_faults(&[4, 7, 8, 11], crashed);
+    run(argv, env)
+}
+
+#[inline(never)]
+fn run(argv: Argv, env: Env) -> ! {
+    // SAFETY: one thread, and run is called once: this is the only
+    // reference to SPEC there ever is.
+    let spec = unsafe { &mut *core::ptr::addr_of_mut!(SPEC) };
     let pid1 = rustix::process::getpid() == rustix::process::Pid::INIT;
     // Before any fd is made: a closed 0, 1 or 2 would be taken by the next
     // pipe, and nsinit's stderr lines would go into it. PID 1 of a VM may

@@ -9,7 +9,7 @@ use crate::spec::{MountKind, MountOp, Namespaces, Spec, MAX_MOUNT_OPS};
 use crate::sys;
 use core::ffi::CStr;
 use linux_raw_sys::general as k;
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, ResolveFlags, CWD};
 use rustix::io::Errno;
 use rustix::mount::{mount, MountFlags};
@@ -290,10 +290,23 @@ fn attach_root(base: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<
 
 /// `path` looked up inside `root`: `..` and absolute symlinks stay inside,
 /// /proc magic links are refused (ELOOP).
-fn open_in(root: &OwnedFd, path: &CStr, flags: OFlags, mode: u16) -> Result<OwnedFd, Errno> {
+/// The kernel answers EAGAIN when a `..` was crossed while a rename or a
+/// mount happened anywhere on the system, and asks for a retry.
+pub fn open_in<Fd: AsFd>(
+    root: Fd,
+    path: &CStr,
+    flags: OFlags,
+    mode: u16,
+) -> Result<OwnedFd, Errno> {
     let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
     let mode = Mode::from_raw_mode(mode.into());
-    rustix::fs::openat2(root, path, flags | OFlags::CLOEXEC, mode, resolve)
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(&root, path, flags | OFlags::CLOEXEC, mode, resolve) {
+            Err(Errno::AGAIN) if tries < 100 => tries += 1,
+            done => return done,
+        }
+    }
 }
 
 const AT_DIR: OFlags = OFlags::PATH.union(OFlags::DIRECTORY);
@@ -356,9 +369,15 @@ fn apply(root: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<(), Er
         }
         MountKind::Dir => {
             leaf()?;
-            // mkdir(2) applies the umask; --perms means exactly these.
+            // mkdir(2) applies the umask; --perms means exactly these. A
+            // directory that has them already is left alone (it may not
+            // be ours to chmod).
             let fd = open_in(root, at, OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
-            rustix::fs::fchmod(&fd, Mode::from_raw_mode(op.mode.into()))
+            let mode = Mode::from_raw_mode(op.mode.into());
+            if rustix::fs::fstat(&fd)?.st_mode & 0o7777 == mode.as_raw_mode() {
+                return Ok(());
+            }
+            rustix::fs::fchmod(&fd, mode)
         }
         MountKind::Symlink => symlink(op.src, &dir, name),
         // Not recursive, as bubblewrap's: the mount at DST alone.
@@ -422,19 +441,19 @@ fn decimal(n: u64, buf: &mut [u8; 21]) -> &CStr {
     CStr::from_bytes_until_nul(buf).unwrap_or(c"0")
 }
 
-/// Under a fresh proc: the entries in PROC_COVERED that are writable get
-/// a read-only bind of themselves.
+/// Under a fresh proc: each entry of PROC_COVERED gets a read-only bind of
+/// itself. All of them, whether access(2) calls them writable or not (as
+/// bubblewrap asks): it answers EACCES for the /proc/sys directory itself,
+/// while its files check only for uid 0, capabilities or not: a root
+/// payload could write core_pattern.
 fn cover_proc(proc: &OwnedFd) -> Result<(), Errno> {
-    use rustix::fs::{Access, AtFlags};
     for name in PROC_COVERED {
-        match rustix::fs::accessat(proc, name, Access::WRITE_OK, AtFlags::empty()) {
-            Err(Errno::ACCESS | Errno::NOENT | Errno::ROFS) => {}
-            _ => {
-                let cover = clone_tree(proc, name, ATTR_RDONLY_NOSUID_NODEV)?;
-                let flags = rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH;
-                rustix::mount::move_mount(&cover, c"", proc, name, flags)?;
-            }
-        }
+        let cover = match clone_tree(proc, name, ATTR_RDONLY_NOSUID_NODEV) {
+            Err(Errno::NOENT) => continue,
+            other => other?,
+        };
+        let flags = rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH;
+        rustix::mount::move_mount(&cover, c"", proc, name, flags)?;
     }
     Ok(())
 }

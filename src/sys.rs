@@ -377,6 +377,7 @@ static mut FAULT_STACK: [u8; 16384] = [0; 16384];
 /// Runs `handler` on a stack of its own for each signal of `sigs` (the
 /// faults), once (SA_RESETHAND: a fault inside the handler kills). A handler
 /// is reset by execve, so the payload starts with the default actions.
+#[inline(never)]
 pub fn on_faults(sigs: &[u32], handler: extern "C" fn(i32)) {
     let stack: [usize; 3] = [
         core::ptr::addr_of_mut!(FAULT_STACK) as usize,
