@@ -643,25 +643,22 @@ impl<'a> Parser<'_, 'a> {
         // `--uid=N` alone: no group of the caller's (root's) stays.
         s.gid = s.gid.or(s.uid);
         // Ranges without the caller's own id: the payload needs a mapped id.
-        if !s.uid_map.ranges.is_empty()
-            && s.uid_map.own.is_none()
-            && !s.uid_map.maps_inner(0)
-            && s.uid.is_none()
-        {
-            return error(
-                b"--map-users",
-                "maps no inner uid 0: add --uid with a mapped id",
-            );
-        }
-        if !s.gid_map.ranges.is_empty()
-            && s.gid_map.own.is_none()
-            && !s.gid_map.maps_inner(0)
-            && s.gid.is_none()
-        {
-            return error(
-                b"--map-groups",
-                "maps no inner gid 0: add --gid with a mapped id",
-            );
+        let uid_rule = (
+            &s.uid_map,
+            s.uid,
+            &b"--map-users"[..],
+            "maps no inner uid 0: add --uid with a mapped id",
+        );
+        let gid_rule = (
+            &s.gid_map,
+            s.gid,
+            &b"--map-groups"[..],
+            "maps no inner gid 0: add --gid with a mapped id",
+        );
+        for (map, asked, arg, reason) in [uid_rule, gid_rule] {
+            if map.ranges_only() && !map.maps_inner(0) && asked.is_none() {
+                return error(arg, reason);
+            }
         }
         if let Some(arg) = self.needs_deny {
             if s.setgroups == Some(SetGroups::Allow) {
@@ -962,6 +959,66 @@ mod tests {
         for (words, arg, reason) in cases {
             assert_eq!(run(words), Err((arg.to_string(), *reason)), "{words:?}");
         }
+    }
+
+    #[test]
+    fn rules_that_combine_options() {
+        let shared = "conflicts with a new root (pivot_root needs / private or slave)";
+        for words in [
+            &["--propagation=shared", "-R", "/r"][..],
+            &["--tmpfs", "/t", "--propagation=unchanged"],
+        ] {
+            let arg = words
+                .iter()
+                .find(|w| w.starts_with("--propagation"))
+                .unwrap();
+            assert_eq!(run(words), Err((arg.to_string(), shared)), "{words:?}");
+        }
+        assert_eq!(
+            spec(&["--propagation=shared", "-m"]).propagation,
+            Propagation::Shared
+        );
+        assert_eq!(
+            spec(&["--propagation=slave", "-R", "/r"]).propagation,
+            Propagation::Slave
+        );
+        let term = "a pid namespace's PID 1 ignores it: use KILL or --init";
+        assert_eq!(
+            run(&["-p", "--kill-child=TERM"]),
+            Err(("--kill-child=TERM".to_string(), term))
+        );
+        assert_eq!(
+            spec(&["-p", "--init", "--kill-child=TERM"]).kill_child,
+            Some(15)
+        );
+        assert_eq!(spec(&["--kill-child=TERM"]).kill_child, Some(15));
+        assert_eq!(spec(&["-p", "--kill-child"]).kill_child, Some(9));
+        // --uid alone takes the gid with it.
+        let s = spec(&["--uid=7"]);
+        assert_eq!((s.uid, s.gid), (Some(7), Some(7)));
+        assert_eq!(spec(&["--uid=7", "--gid=8"]).gid, Some(8));
+        assert_eq!(spec(&["--gid=8"]).uid, None);
+        // Ranges without the caller's id must give the payload one.
+        assert_eq!(
+            run(&["--map-users=1:100000:10", "--map-groups=0:100000:10"]),
+            Err((
+                "--map-users".to_string(),
+                "maps no inner uid 0: add --uid with a mapped id"
+            ))
+        );
+        assert_eq!(
+            run(&["--map-users=0:100000:10", "--map-groups=1:100000:10"]),
+            Err((
+                "--map-groups".to_string(),
+                "maps no inner gid 0: add --gid with a mapped id"
+            ))
+        );
+        assert!(run(&["--map-users=1:100000:10", "--uid=1"]).is_ok());
+        assert!(run(&["-r", "--map-users=1:100000:10"]).is_ok());
+        // Only a mount operation makes a sandbox, not -R or --mount-proc.
+        assert!(!spec(&["-r", "-R", "/r", "--mount-proc"]).sandbox);
+        assert!(spec(&["-r", "--ro-bind-try", "/a", "/b"]).sandbox);
+        assert!(spec(&["--dev", "/dev"]).sandbox);
     }
 
     #[test]

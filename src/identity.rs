@@ -50,11 +50,10 @@ pub fn switch_ids(spec: &Spec) -> Result<(), Failed> {
 /// the ranges map it (so the setup keeps its capabilities), else the
 /// `--uid`/`--gid` asked for (the parser insists on one of the two).
 pub fn take_mapped_ids(spec: &Spec) -> Result<(), Failed> {
-    let mapped = |map: &IdMap, asked: Option<u32>| match map.own {
-        Some(_) => None,
-        None if map.ranges.is_empty() => None,
-        None if map.maps_inner(0) => Some(0),
-        None => asked,
+    let mapped = |map: &IdMap, asked: Option<u32>| match map.ranges_only() {
+        false => None,
+        true if map.maps_inner(0) => Some(0),
+        true => asked,
     };
     set_ids(
         mapped(&spec.uid_map, spec.uid),

@@ -82,6 +82,12 @@ impl IdMap {
             .map_err(|_| "more than 340 ranges (the kernel's limit)")
     }
 
+    /// Explicit ranges without the caller's own id (`--map-users` alone):
+    /// the caller's kernel id is not mapped inside.
+    pub fn ranges_only(&self) -> bool {
+        self.own.is_none() && !self.ranges.is_empty()
+    }
+
     /// Whether an explicit range maps inner id `id`.
     pub fn maps_inner(&self, id: u32) -> bool {
         self.ranges

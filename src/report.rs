@@ -260,6 +260,14 @@ mod tests {
             (&b"EOPNOTSUPP"[..], &b"Operation not supported"[..])
         );
         assert_eq!(name(30), (&b"EROFS"[..], &b"Read-only file system"[..]));
+        for (code, want) in [
+            (34, "ERANGE"),
+            (75, "EOVERFLOW"),
+            (25, "ENOTTY"),
+            (40, "ELOOP"),
+        ] {
+            assert_eq!(name(code).0, want.as_bytes());
+        }
         assert_eq!(name(4000).0, b"");
     }
 

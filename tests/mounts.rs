@@ -7,26 +7,6 @@ mod common;
 use common::*;
 use std::os::unix::process::CommandExt;
 
-/// A sandbox built from the host's /usr, as bubblewrap's manual shows it.
-const USR_SANDBOX: &[&str] = &[
-    "--ro-bind",
-    "/usr",
-    "/usr",
-    "--symlink",
-    "usr/bin",
-    "/bin",
-    "--symlink",
-    "usr/lib",
-    "/lib",
-    "--symlink",
-    "usr/lib64",
-    "/lib64",
-    "--proc",
-    "/proc",
-    "--dev",
-    "/dev",
-];
-
 /// Every operation, in an order where later ones build on earlier ones.
 const EVERY_OPERATION: &[&str] = &[
     "--tmpfs",

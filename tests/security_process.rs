@@ -97,35 +97,22 @@ fn mapped_ranges_run_the_payload_as_a_mapped_id() {
 
 #[test]
 fn mapped_ranges_combine_with_a_new_root() {
-    let o = run(
-        As::Root,
-        &[
-            "--map-users=0:100000:65536",
-            "--map-groups=0:100000:65536",
-            "-p",
-            "--ro-bind",
-            "/usr",
-            "/usr",
-            "--symlink",
-            "usr/bin",
-            "/bin",
-            "--symlink",
-            "usr/lib",
-            "/lib",
-            "--symlink",
-            "usr/lib64",
-            "/lib64",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--",
-            "sh",
-            "-c",
-            "grep -E '^(Uid|Gid):' /proc/self/status; cat /proc/self/uid_map | tr -s ' '; \
-             touch /tmp/x && stat -c %u:%g /tmp/x",
-        ],
-    );
+    let mut args = vec![
+        "--map-users=0:100000:65536",
+        "--map-groups=0:100000:65536",
+        "-p",
+    ];
+    args.extend(USR_SANDBOX);
+    args.extend([
+        "--tmpfs",
+        "/tmp",
+        "--",
+        "sh",
+        "-c",
+        "grep -E '^(Uid|Gid):' /proc/self/status; cat /proc/self/uid_map | tr -s ' '; \
+         touch /tmp/x && stat -c %u:%g /tmp/x",
+    ]);
+    let o = run(As::Root, &args);
     assert_eq!(
         (stderr(&o).as_str(), o.status.code()),
         ("", Some(0)),

@@ -11,6 +11,26 @@ use std::sync::OnceLock;
 
 pub const NOBODY: u32 = 65534;
 
+/// A sandbox built from the host's /usr, as bubblewrap's manual shows it.
+pub const USR_SANDBOX: &[&str] = &[
+    "--ro-bind",
+    "/usr",
+    "/usr",
+    "--symlink",
+    "usr/bin",
+    "/bin",
+    "--symlink",
+    "usr/lib",
+    "/lib",
+    "--symlink",
+    "usr/lib64",
+    "/lib64",
+    "--proc",
+    "/proc",
+    "--dev",
+    "/dev",
+];
+
 /// A copy of the binary that uid 65534 can reach: CI may clone the project
 /// under a directory only root can enter.
 /// `NSINIT_BIN=path` runs the tests against another build (an older one,
