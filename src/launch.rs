@@ -70,6 +70,9 @@ pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u
     let gid = rustix::process::getegid().as_raw();
     render(&spec.uid_map, uid, &mut uid_text, "uid map")?;
     render(&spec.gid_map, gid, &mut gid_text, "gid map")?;
+    if spec.namespaces.has(Namespaces::USER) {
+        one_sided_maps(spec, uid, gid)?;
+    }
 
     // A caller that ignores SIGCHLD would make the kernel reap our child
     // itself and send no SIGCHLD at all: we would wait forever.
@@ -110,6 +113,26 @@ pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u
     // exec): the child reads EOF from it only if we are gone.
     core::mem::forget(ready_w);
     Ok(child)
+}
+
+/// Ranges on one side alone leave the other side the caller's own kernel
+/// id, unmapped and with nothing to switch to: as root, root's gid (or
+/// uid) and its file access would stay with a payload that looks like
+/// nobody.
+fn one_sided_maps(spec: &Spec, uid: u32, gid: u32) -> Result<(), Failed> {
+    let (users, groups) = (&spec.uid_map, &spec.gid_map);
+    let why = if users.ranges_only() && groups.is_empty() && gid == 0 {
+        "none beside --map-users, so root's gid 0 would stay, unmapped"
+    } else if groups.ranges_only() && users.is_empty() && uid == 0 {
+        "none beside --map-groups, so root's uid 0 would stay, unmapped"
+    } else {
+        return Ok(());
+    };
+    let (what, hint) = match users.is_empty() {
+        true => (&b"uid map"[..], "add --map-users"),
+        false => (&b"gid map"[..], "add --map-groups"),
+    };
+    Err(fail_why("check", what, why, hint))
 }
 
 fn render(map: &IdMap, caller: u32, out: &mut MapText, what: &str) -> Result<(), Failed> {

@@ -77,10 +77,12 @@ fn open_stdio() -> bool {
     })
 }
 
-extern "C" fn crashed(sig: i32) {
+/// nsinit itself faulted: one line and 125, never a status that reads as
+/// the payload's.
+extern "C" fn crashed(sig: u32, _code: i32) {
     let mut line = nsinit::report::Line::new();
     line.push(b"nsinit: internal error: SIG")
-        .push(nsinit::cli::signal_name(sig as u32));
+        .push(nsinit::cli::signal_name(sig));
     line.send();
     nsinit::sys::exit(125)
 }

@@ -150,6 +150,9 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_MOUNT_OPS>::new();
     for op in &spec.mounts {
         let attr = match op.kind {
+            // In a sandbox the image's own device nodes and setuid files
+            // must not work for a payload that owns them as uid 0.
+            MountKind::Root if spec.sandbox => Some(ATTR_NOSUID_NODEV),
             MountKind::Root => Some(0),
             MountKind::Bind => Some(ATTR_NOSUID_NODEV),
             MountKind::RoBind => Some(ATTR_RDONLY_NOSUID_NODEV),
@@ -460,6 +463,8 @@ fn cover_proc(proc: &OwnedFd) -> Result<(), Errno> {
 
 /// The mount point for a bind of `tree`: a directory, or a file like its
 /// root, made as `name` in `dir` where missing; returns it looked up anew.
+/// An existing file is never opened (a FIFO would block, a device node
+/// would act): only looked up.
 fn mount_point(
     root: &OwnedFd,
     dir: &OwnedFd,
@@ -469,13 +474,10 @@ fn mount_point(
 ) -> Result<OwnedFd, Errno> {
     if is_dir(tree)? {
         mkdir_leaf(dir, name, 0o755)?;
-    } else {
-        // A file where a directory is: say so as mount(2) would.
-        let flags = OFlags::CREATE | OFlags::WRONLY | OFlags::NOCTTY;
-        open_in(root, at, flags, 0o644).map_err(|e| match e {
-            Errno::ISDIR => Errno::NOTDIR,
-            e => e,
-        })?;
+    } else if let Err(Errno::NOENT) = open_in(root, at, OFlags::PATH, 0) {
+        let flags =
+            OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o644))?;
     }
     open_in(root, at, OFlags::PATH, 0)
 }

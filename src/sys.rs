@@ -351,12 +351,11 @@ pub fn monotonic_micros() -> u64 {
 }
 
 /// x86_64 kernel sigaction flags (<asm/signal.h>).
+const SA_SIGINFO: usize = 0x0000_0004;
 const SA_ONSTACK: usize = 0x0800_0000;
 const SA_RESTORER: usize = 0x0400_0000;
-const SA_RESETHAND: usize = 0x8000_0000;
 
-// The return path of a signal handler: x86_64 requires one (SA_RESTORER)
-// even though nsinit's handler never returns.
+// The return path of a signal handler: x86_64 requires one (SA_RESTORER).
 core::arch::global_asm!(
     ".globl nsinit_sigreturn",
     "nsinit_sigreturn:",
@@ -374,11 +373,34 @@ extern "C" {
 /// state is about 3.5 KB.
 static mut FAULT_STACK: [u8; 16384] = [0; 16384];
 
+/// Called for a fault: the signal, and siginfo's si_code.
+pub type FaultHandler = extern "C" fn(u32, i32);
+
+static mut FAULT_HANDLER: Option<FaultHandler> = None;
+
+/// Hands a fault the kernel raised to the handler. A fault signal that a
+/// process sent (kill, sigqueue: si_code 0 or below) is no fault: it is
+/// dropped, as PID 1 drops signals it does not handle, so that a payload
+/// cannot pass a `kill -SEGV 1` off as nsinit crashing.
+extern "C" fn on_fault(sig: i32, info: *const i32, _context: *mut u8) {
+    // SAFETY: with SA_SIGINFO the kernel passes a siginfo, whose third int
+    // is si_code.
+    let code = unsafe { *info.add(2) };
+    // SAFETY: written once by on_faults before any handler is installed,
+    // then only read.
+    let handler = unsafe { *core::ptr::addr_of!(FAULT_HANDLER) };
+    if let (true, Some(handler)) = (code > 0, handler) {
+        handler(sig as u32, code);
+    }
+}
+
 /// Runs `handler` on a stack of its own for each signal of `sigs` (the
-/// faults), once (SA_RESETHAND: a fault inside the handler kills). A handler
-/// is reset by execve, so the payload starts with the default actions.
+/// faults) that the kernel raises. A handler is reset by execve, so the
+/// payload starts with the default actions.
 #[inline(never)]
-pub fn on_faults(sigs: &[u32], handler: extern "C" fn(i32)) {
+pub fn on_faults(sigs: &[u32], handler: FaultHandler) {
+    // SAFETY: single-threaded, and no handler is installed yet.
+    unsafe { *core::ptr::addr_of_mut!(FAULT_HANDLER) = Some(handler) };
     let stack: [usize; 3] = [
         core::ptr::addr_of_mut!(FAULT_STACK) as usize,
         0,
@@ -390,8 +412,8 @@ pub fn on_faults(sigs: &[u32], handler: extern "C" fn(i32)) {
     // struct kernel_sigaction on x86_64: handler, flags, restorer, mask;
     // the mask blocks every signal while the handler runs.
     let act: [usize; 4] = [
-        handler as usize,
-        SA_ONSTACK | SA_RESTORER | SA_RESETHAND,
+        on_fault as *const () as usize,
+        SA_SIGINFO | SA_ONSTACK | SA_RESTORER,
         nsinit_sigreturn as *const () as usize,
         usize::MAX,
     ];

@@ -678,3 +678,29 @@ fn clone3_refused_with_eperm_falls_back_to_clone() {
         );
     }
 }
+
+/// Ranges on one side only, as root: the other side would stay root's own
+/// kernel id (with its file access) in a payload that looks like nobody.
+/// Refused before anything runs. (Found by the review after the fixes.)
+#[test]
+fn ranges_on_one_side_only_are_refused_as_root() {
+    for (args, want) in [
+        (
+            &["--map-groups=0:100000:65536", "-p", "true"][..],
+            "nsinit: check uid map: none beside --map-groups, so root's uid 0 would stay, \
+             unmapped; add --map-users\n",
+        ),
+        (
+            &["--map-users=0:100000:65536", "-p", "true"],
+            "nsinit: check gid map: none beside --map-users, so root's gid 0 would stay, \
+             unmapped; add --map-groups\n",
+        ),
+    ] {
+        let o = run(As::Root, args);
+        assert_eq!(
+            (o.status.code(), stdout(&o), stderr(&o)),
+            (Some(125), String::new(), want.to_string()),
+            "{args:?}"
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod common;
 
 use common::*;
 use std::fmt::Write as _;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -1076,4 +1077,135 @@ fn failed_operation_leaves_a_shared_caller_unchanged() {
             );
         }
     }
+}
+
+// --- Found by the review after the fixes -------------------------------------
+
+/// A hostile image's own device nodes: under `-R` in a sandbox the payload
+/// is uid 0 and owns the image's root-owned 0600 nodes, so only nodev on
+/// the root keeps them dead (bubblewrap binds with nodev too). The node
+/// is /dev/zero's (1, 5): harmless, yet readable only if nodes work.
+#[test]
+fn image_device_nodes_do_not_work_in_a_sandbox() {
+    let s = Scratch::new("nodes");
+    let root = s.path("root");
+    busybox_root(&root, &["sh", "head", "wc", "grep"]);
+    std::fs::create_dir(root.join("dev")).unwrap();
+    let node = root.join("dev/hostzero");
+    let status = std::process::Command::new("mknod")
+        .arg(&node)
+        .args(["c", "1", "5"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    chmod(&node, 0o600);
+    let root = root.to_str().unwrap();
+    // The root's own line in mountinfo (mount point "/") has nodev.
+    let script = "head -c 4 /dev/hostzero | wc -c; \
+        grep -E '^[0-9]+ [0-9]+ [0-9:]+ [^ ]+ / [^ ]*nodev' /proc/self/mountinfo | wc -l";
+    // A sandbox (a mount operation): nodev on the root, the node is dead.
+    let o = run(
+        As::Root,
+        &["-p", "-R", root, "--proc", "/proc", "/bin/sh", "-c", script],
+    );
+    assert_eq!(
+        (o.status.code(), stdout(&o), stderr(&o)),
+        (
+            Some(0),
+            "0\n1\n".to_string(),
+            "head: /dev/hostzero: Permission denied\n".to_string()
+        )
+    );
+    // -R alone is unshare's chroot-like root change: the node works.
+    let o = run(
+        As::Root,
+        &[
+            "-R",
+            root,
+            "/bin/sh",
+            "-c",
+            "head -c 4 /dev/hostzero | wc -c",
+        ],
+    );
+    assert_eq!((o.status.code(), stdout(&o)), (Some(0), "4\n".to_string()));
+}
+
+/// A file bind onto an image's FIFO or device node: the mount point is
+/// only looked up, never opened (a FIFO would block nsinit for ever, a
+/// node would act); and a file bind inside a read-only bind works where
+/// the destination exists.
+#[test]
+fn file_bind_destinations_are_not_opened() {
+    let s = Scratch::new("fifo");
+    let root = s.path("root");
+    busybox_root(&root, &["sh", "cat"]);
+    std::fs::create_dir(root.join("etc")).unwrap();
+    chmod(&root.join("etc"), 0o755);
+    let fifo = root.join("etc/hosts");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let src = s.path("hosts");
+    write(&src, "bound\n", 0o644);
+    let (root, src) = (root.to_str().unwrap(), src.to_str().unwrap());
+    let mut c = command(
+        As::Root,
+        "timeout",
+        &[
+            // TERM would be forwarded to a child blocked in its setup.
+            "-s",
+            "KILL",
+            "10",
+            nsinit(),
+            "-R",
+            root,
+            "--ro-bind",
+            src,
+            "/etc/hosts",
+            "/bin/cat",
+            "/etc/hosts",
+        ],
+    );
+    let o = output(&mut c);
+    // Were a child still blocked opening the FIFO, this would let it go.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo);
+    assert_eq!(
+        (o.status.code(), stdout(&o), stderr(&o)),
+        (Some(0), "bound\n".to_string(), String::new())
+    );
+    // Inside a read-only bind, onto a file that is there.
+    let o = run(
+        As::Root,
+        &[
+            "--ro-bind",
+            "/usr",
+            "/usr",
+            "--symlink",
+            "usr/bin",
+            "/bin",
+            "--symlink",
+            "usr/lib",
+            "/lib",
+            "--symlink",
+            "usr/lib64",
+            "/lib64",
+            "--ro-bind",
+            "/etc",
+            "/etc",
+            "--ro-bind",
+            src,
+            "/etc/hostname",
+            "cat",
+            "/etc/hostname",
+        ],
+    );
+    assert_eq!(
+        (o.status.code(), stdout(&o), stderr(&o)),
+        (Some(0), "bound\n".to_string(), String::new())
+    );
 }
