@@ -132,6 +132,16 @@ const NO_TERMINAL_INJECTION: [BpfInsn; 14] = [
     insn(RET_K, RET_EPERM, 0, 0),
 ];
 
+/// Whether this process has a controlling terminal, the only one TIOCSTI
+/// works on without CAP_SYS_ADMIN (asked before the root changes: the
+/// host's /dev/tty). Opening it answers ENXIO when there is none; where it
+/// cannot tell (no /dev/tty), the answer is yes.
+pub fn has_controlling_terminal() -> bool {
+    use rustix::fs::{open, Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::NOCTTY | OFlags::CLOEXEC;
+    open(c"/dev/tty", flags, Mode::empty()).err() != Some(Errno::NXIO)
+}
+
 /// Keeps the payload from typing into the caller's terminal: the filter
 /// above (what bubblewrap always installs), or where the kernel will not
 /// take a filter (no no_new_privs under `--allow-new-privs`, and no

@@ -291,12 +291,33 @@ fn shown_on(master: &OwnedFd, lines: usize) -> String {
 /// controlling terminal and stdio; returns nsinit's status, what the
 /// terminal showed, and the bytes then waiting in its input queue.
 fn tiocsti(who: As, flags: &[&str]) -> (String, String, i32) {
+    tiocsti_via(who, flags, false)
+}
+
+/// As `tiocsti`; with `dev_tty`, nsinit's stdin is /dev/null and the
+/// payload reaches its controlling terminal through /dev/tty instead.
+fn tiocsti_via(who: As, flags: &[&str], dev_tty: bool) -> (String, String, i32) {
     let pty = pty(true);
     let prog = helper("sig_tiocsti");
     let mut args = flags.to_vec();
     args.extend(["--", &prog]);
+    if dev_tty {
+        args.push("dev-tty");
+    }
     let mut c = command(who, nsinit(), &args);
     on_tty(&mut c, pty.slave.as_raw_fd());
+    if dev_tty {
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            c.pre_exec(|| {
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                if null < 0 || libc::dup2(null, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
     let mut r = Reaper::new(spawn(&mut c));
     let status = shown(r.wait());
     let out = shown_on(&pty.master, 6);
@@ -340,6 +361,14 @@ fn payload_cannot_push_input_into_the_callers_terminal() {
         (As::Nobody, &["-r"][..]),
     ] {
         let (status, out, queued) = tiocsti(who, flags);
+        if !(status == "status 0" && all_blocked(&out, &["EPERM"]) && queued == 0) {
+            bad.push(format!(
+                "{who:?} {flags:?}: nsinit {status}, {queued} bytes pushed into the \
+                 caller's terminal; the payload saw:\n{out}"
+            ));
+        }
+        // No standard fd on the terminal, still the controlling one.
+        let (status, out, queued) = tiocsti_via(who, flags, true);
         if !(status == "status 0" && all_blocked(&out, &["EPERM"]) && queued == 0) {
             bad.push(format!(
                 "{who:?} {flags:?}: nsinit {status}, {queued} bytes pushed into the \

@@ -5,9 +5,11 @@
  * int: CVE-2019-10063), the x32 syscall number (bit 0x40000000) and the
  * i386 ABI (int $0x80). Then TIOCLINUX, and TIOCGWINSZ, an ordinary ioctl
  * that must keep working. One line each: the call and "ok" (TIOCGWINSZ:
- * ROWSxCOLS) or the errno's name. Exits 0. */
+ * ROWSxCOLS) or the errno's name. Exits 0. With the argument "dev-tty" it
+ * first opens /dev/tty onto fd 0. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -39,11 +41,21 @@ static long i386_ioctl(int fd, unsigned cmd, void *arg)
     return r;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     long r;
     struct winsize ws;
     char linux_arg = 0; /* a TIOCLINUX subcode that changes nothing */
+
+    /* "dev-tty": stdin is not the terminal; go to it through /dev/tty,
+     * the controlling terminal whatever the fds are. */
+    if (argc > 1 && strcmp(argv[1], "dev-tty") == 0) {
+        int fd = open("/dev/tty", O_RDWR);
+        if (fd < 0 || dup2(fd, 0) < 0) {
+            printf("open /dev/tty %s\n", strerrorname_np(errno));
+            return 1;
+        }
+    }
 
     r = ioctl(0, TIOCSTI, &ch);
     report("TIOCSTI", r, errno);
