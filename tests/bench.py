@@ -11,8 +11,10 @@ ratios. Prints the tables and writes them to BENCHMARKS.md.
 5. where nsinit's own time goes: system calls and user-space instructions.
 
 BENCH_ROUNDS, BENCH_CONTAINERS, BENCH_BOOTS shrink a run; BENCH_ONLY=135
-picks sections; BENCH_NSINIT measures another nsinit binary; BENCH_OUT
-writes elsewhere than BENCHMARKS.md.
+picks sections; BENCH_NSINIT measures another nsinit binary; BENCH_BASELINE
+names an earlier nsinit build to run in the same rounds (sections 1 and 2:
+a change's cost as a ratio, on the same machine at the same moment);
+BENCH_OUT writes elsewhere than BENCHMARKS.md.
 
 Run as root (make bench installs the peers first). Stdlib only.
 """
@@ -29,6 +31,7 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(TOP, "build", "bench")
 NSINIT = os.environ.get("BENCH_NSINIT") or os.path.join(TOP, "target", "x86_64-unknown-linux-gnu", "release", "nsinit")
+BASELINE = os.environ.get("BENCH_BASELINE")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "300"))
 CONTAINERS = int(os.environ.get("BENCH_CONTAINERS", "1000"))
 BOOTS = int(os.environ.get("BENCH_BOOTS", "9"))
@@ -91,13 +94,14 @@ def elf_static(path):
 
 def interleaved_medians(tools):
     """Each (name, argv) ROUNDS times, the tools taking turns within each
-    round (after one run each to warm caches): the median spawn-to-reaped
-    time per tool, in microseconds."""
+    round (after one run each to warm caches), each round starting with the
+    next tool (the first of a round runs on caches the last one left): the
+    median spawn-to-reaped time per tool, in microseconds."""
     times = {t: [] for t, _ in tools}
     for _, argv in tools:
         spawn_wait(argv)
-    for _ in range(ROUNDS):
-        for tool, argv in tools:
+    for r in range(ROUNDS):
+        for tool, argv in tools[r % len(tools):] + tools[:r % len(tools)]:
             ns, code, _ = spawn_wait(argv)
             if code != 0:
                 sys.exit(f"bench: {tool} {argv} exited {code}")
@@ -130,15 +134,23 @@ def spawn_latency(nop):
           ["busybox unshare", "/bin/busybox", "unshare", "-p", "-m", "-u", "-i", "-f", nop],
           ["bwrap", *bw, "--unshare-pid", "--unshare-uts", "--unshare-ipc", nop]]),
     ]
-    say("| namespaces | nsinit | unshare | busybox unshare | bwrap | nsinit / fastest peer |")
-    say("| --- | ---: | ---: | ---: | ---: | ---: |")
+    extra = f" baseline | nsinit / baseline |" if BASELINE else ""
+    say(f"| namespaces | nsinit | unshare | busybox unshare | bwrap | nsinit / fastest peer |{extra}")
+    say("| --- | ---: | ---: | ---: | ---: | ---: |" + (" ---: | ---: |" if BASELINE else ""))
     results = {}
     for name, ours, peers in sets:
-        med = interleaved_medians([("nsinit", ours)] + [(p[0], p[1:]) for p in peers])
-        fastest = min(v for t, v in med.items() if t != "nsinit")
+        base = [("baseline", [BASELINE, *ours[1:]])] if BASELINE else []
+        med = interleaved_medians([("nsinit", ours)] + base + [(p[0], p[1:]) for p in peers])
+        fastest = min(v for t, v in med.items() if t not in ("nsinit", "baseline"))
         results[name] = (med, med["nsinit"] / fastest)
-        say(f"| {name} | {med['nsinit']:.0f} | {med['unshare']:.0f} | {med['busybox unshare']:.0f} | "
-            f"{med['bwrap']:.0f} | {med['nsinit'] / fastest:.2f} |")
+        row = (f"| {name} | {med['nsinit']:.0f} | {med['unshare']:.0f} | {med['busybox unshare']:.0f} | "
+               f"{med['bwrap']:.0f} | {med['nsinit'] / fastest:.2f} |")
+        if BASELINE:
+            row += f" {med['baseline']:.0f} | {med['nsinit'] / med['baseline']:.2f} |"
+        say(row)
+    if BASELINE:
+        say()
+        say(f"Baseline: `{BASELINE}`, {os.path.getsize(BASELINE)} bytes, run in the same rounds.")
     say()
     return results
 
@@ -180,6 +192,7 @@ def size_and_memory(pause):
     say("| --- | ---: | --- | ---: |")
     rows = [
         ("nsinit", NSINIT, [NSINIT, "-U", "-p", pause]),
+        *([("nsinit baseline", BASELINE, [BASELINE, "-U", "-p", pause])] if BASELINE else []),
         ("unshare (util-linux)", "/usr/bin/unshare", ["/usr/bin/unshare", "-U", "-p", "--fork", pause]),
         ("busybox (unshare applet)", "/bin/busybox", ["/bin/busybox", "unshare", "-U", "-p", "-f", pause]),
         ("bwrap", "/usr/bin/bwrap", ["/usr/bin/bwrap", "--dev-bind", "/", "/", "--unshare-user", "--unshare-pid", pause]),
