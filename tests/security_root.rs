@@ -1179,31 +1179,17 @@ fn file_bind_destinations_are_not_opened() {
         (Some(0), "bound\n".to_string(), String::new())
     );
     // Inside a read-only bind, onto a file that is there.
-    let o = run(
-        As::Root,
-        &[
-            "--ro-bind",
-            "/usr",
-            "/usr",
-            "--symlink",
-            "usr/bin",
-            "/bin",
-            "--symlink",
-            "usr/lib",
-            "/lib",
-            "--symlink",
-            "usr/lib64",
-            "/lib64",
-            "--ro-bind",
-            "/etc",
-            "/etc",
-            "--ro-bind",
-            src,
-            "/etc/hostname",
-            "cat",
-            "/etc/hostname",
-        ],
-    );
+    let mut args = USR_SANDBOX.to_vec();
+    args.extend([
+        "--ro-bind",
+        "/etc",
+        "/etc",
+        "--ro-bind",
+        src,
+        "/etc/hostname",
+    ]);
+    args.extend(["cat", "/etc/hostname"]);
+    let o = run(As::Root, &args);
     assert_eq!(
         (o.status.code(), stdout(&o), stderr(&o)),
         (Some(0), "bound\n".to_string(), String::new())
