@@ -45,7 +45,12 @@ unit-test:
 	tests/deps.sh $(TEST_DEPS)
 	$(CARGO) test --release
 
-test: unit-test lint size qemu-test
+# Every test, then what they left behind: new files in /tmp and /dev/shm,
+# mounts, processes (tests/leftovers.sh); any is a failure.
+test:
+	@tests/leftovers.sh snapshot $(BUILD)/leftovers.before
+	$(MAKE) unit-test lint size qemu-test
+	@tests/leftovers.sh check $(BUILD)/leftovers.before
 
 # --- The VM: nsinit as /init of a tiny initramfs ------------------------------
 

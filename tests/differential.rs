@@ -1,24 +1,37 @@
 //! util-linux unshare(1) as the oracle: the same flags must give the same
-//! uid_map, gid_map, setgroups, ids, hostname, pid and the same set of new
-//! namespaces, as root and as uid 65534. unshare runs with --fork so that,
-//! like nsinit, the payload is the pid namespace's PID 1.
+//! uid_map, gid_map, setgroups, ids, hostname, pid, the same set of new
+//! namespaces and the same mount table (mount points, types, options and
+//! propagation), as root and as uid 65534. unshare runs with --fork so
+//! that, like nsinit, the payload is the pid namespace's PID 1. Both run
+//! in one private mount namespace whose / is rshared (as systemd leaves a
+//! host), so that propagation shows, and both copy the same mounts.
 
 mod common;
 
 use common::*;
+use std::collections::BTreeMap;
 
-fn unshare(who: As, flags: &[&str]) -> std::collections::BTreeMap<String, String> {
-    let mut args = vec!["--fork"];
+type State = BTreeMap<String, String>;
+
+/// nsinit and `unshare --fork` with the same `flags`, each running PROBE,
+/// one after the other in the same shared mount namespace.
+fn ours_and_theirs(who: As, flags: &[&str]) -> (State, State) {
+    let script = r#"n=$1; p=$2; shift 2
+        "$n" "$@" -- /bin/sh -c "$p" || exit 98; echo %%
+        unshare --fork "$@" -- /bin/sh -c "$p" || exit 97"#;
+    let mut args = vec!["-c", script, "sh", nsinit(), PROBE];
     args.extend(flags);
-    args.extend(["--", "/bin/sh", "-c", PROBE]);
-    let o = command(who, "unshare", &args).output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "unshare {flags:?} as {who:?}: {}",
-        stderr(&o)
-    );
-    probe_state(&stdout(&o))
+    let run = run_in_shared_namespace(who, "/bin/sh", &args);
+    assert_eq!(run.status, Some(0), "{flags:?} as {who:?}: {run:?}");
+    let (ours, theirs) = run.stdout.split_once("%%\n").unwrap();
+    let state = |out: &str| {
+        SharedRun {
+            stdout: out.to_string(),
+            ..run.clone()
+        }
+        .probe_state()
+    };
+    (state(ours), state(theirs))
 }
 
 /// Flag sets both tools accept; each runs as root, and as uid 65534 when it
@@ -44,30 +57,121 @@ const COMBINATIONS: &[&[&str]] = &[
     &["-r", "-p", "--mount-proc"],
     &["-r", "-m", "--propagation=slave"],
     &["-c", "-n", "-i"],
+    // Where the mount tables differ: the default propagation, each value,
+    // a fresh proc.
+    &["-m"],
+    &["-m", "--propagation=private"],
+    &["-m", "--propagation=slave"],
+    &["-m", "--propagation=shared"],
+    &["-m", "--propagation=unchanged"],
+    &["-p", "--mount-proc"],
+    // Not with --propagation=slave or shared: unshare makes the covered
+    // /proc private (MS_PRIVATE|MS_REC) before it mounts the new proc
+    // there, nsinit leaves it as --propagation says (reported, not
+    // compared).
+    &["-r", "-m"],
+    &["-r", "-m", "--propagation=private"],
+    &["-r", "-m", "--propagation=shared"],
+    &["-r", "-m", "--propagation=unchanged"],
 ];
+
+fn users(flags: &[&str]) -> &'static [As] {
+    let needs_root = !flags.iter().any(|f| {
+        matches!(*f, "-U" | "-r" | "-c" | "-Urpf")
+            || f.starts_with("--map-user")
+            || f.starts_with("--map-group")
+    });
+    if needs_root {
+        &[As::Root]
+    } else {
+        &[As::Root, As::Nobody]
+    }
+}
 
 #[test]
 fn same_observed_state_as_unshare() {
     let mut compared = 0;
     for flags in COMBINATIONS {
-        let needs_root = !flags.iter().any(|f| {
-            matches!(*f, "-U" | "-r" | "-c" | "-Urpf")
-                || f.starts_with("--map-user")
-                || f.starts_with("--map-group")
-        });
-        let users: &[As] = if needs_root {
-            &[As::Root]
-        } else {
-            &[As::Root, As::Nobody]
-        };
-        for &who in users {
-            let ours = probe(who, flags);
-            let theirs = unshare(who, flags);
+        for &who in users(flags) {
+            let (ours, theirs) = ours_and_theirs(who, flags);
+            assert!(
+                ours.contains_key("mounts"),
+                "{flags:?} as {who:?}: {ours:?}"
+            );
             assert_eq!(ours, theirs, "flags {flags:?} as {who:?}");
             compared += 1;
         }
     }
-    assert!(compared >= 30, "{compared}");
+    assert_eq!(compared, 48);
+}
+
+/// The normalised mountinfo line of `point`'s top mount.
+fn mount_at<'a>(state: &'a State, point: &str) -> Vec<&'a str> {
+    state["mounts"]
+        .lines()
+        .filter(|l| l.split(' ').next() == Some(point))
+        .collect()
+}
+
+#[test]
+fn propagation_of_root_inside_as_unshare_gives_it() {
+    // The propagation column of / inside, against a caller whose / is
+    // shared: a slave receives the caller's mounts (master:), a shared
+    // mount also sends its own (shared:); in a new user namespace the
+    // kernel turns what would be shared with a more privileged caller
+    // into a slave (with a new peer group of its own for `shared`).
+    let root = "/ ext4";
+    let cases: &[(As, &[&str], &str)] = &[
+        (As::Root, &["-m"], "private"),
+        (As::Root, &["-m", "--propagation=private"], "private"),
+        (As::Root, &["-m", "--propagation=slave"], "master:caller"),
+        (As::Root, &["-m", "--propagation=shared"], "shared:caller"),
+        (
+            As::Root,
+            &["-m", "--propagation=unchanged"],
+            "shared:caller",
+        ),
+        (As::Nobody, &["-r", "-m"], "private"),
+        (
+            As::Nobody,
+            &["-r", "-m", "--propagation=private"],
+            "private",
+        ),
+        (
+            As::Nobody,
+            &["-r", "-m", "--propagation=slave"],
+            "master:caller",
+        ),
+        (
+            As::Nobody,
+            &["-r", "-m", "--propagation=shared"],
+            "shared:new,master:caller",
+        ),
+        (
+            As::Nobody,
+            &["-r", "-m", "--propagation=unchanged"],
+            "master:caller",
+        ),
+    ];
+    for (who, flags, want) in cases {
+        let (ours, theirs) = ours_and_theirs(*who, flags);
+        for (tool, state) in [("nsinit", &ours), ("unshare", &theirs)] {
+            let lines = mount_at(state, "/");
+            assert_eq!(lines.len(), 1, "{tool} {flags:?} as {who:?}: {lines:?}");
+            assert!(
+                lines[0].starts_with(root) && lines[0].ends_with(&format!(" {want}")),
+                "{tool} {flags:?} as {who:?}: want / {want}, got {}",
+                lines[0]
+            );
+        }
+        // Every submount alike: the change is recursive.
+        for line in ours["mounts"].lines() {
+            assert!(
+                line.ends_with(&format!(" {want}")),
+                "{flags:?} as {who:?}: want {want}, got {line}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -408,36 +408,90 @@ fn payload_starts_with_no_blocked_or_ignored_signals() {
 
 // --- Fds -----------------------------------------------------------------
 
-fn fd7_seen(args: &[&str]) -> String {
-    let file = std::fs::File::open("/proc/self/status").unwrap();
-    let mut c = command(As::Root, nsinit(), args);
-    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
-    // SAFETY: dup2 is async-signal-safe; fd 7 is left without CLOEXEC.
+/// Gives the program of `c` the fds `inherited`, each a copy of `file`
+/// without CLOEXEC, with the open-files limit raised to 4096 if lower.
+fn inherit(c: &mut std::process::Command, file: &std::fs::File, inherited: &[i32]) {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(file);
+    let inherited = inherited.to_vec();
+    // SAFETY: only async-signal-safe calls (getrlimit, setrlimit, fcntl,
+    // dup2) between fork and exec, on memory allocated before the fork.
     unsafe {
         c.pre_exec(move || {
-            libc::dup2(raw, 7);
+            let mut lim: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+            if lim.rlim_cur < 4096 {
+                lim.rlim_cur = 4096;
+                lim.rlim_max = lim.rlim_max.max(4096);
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            // A copy above every target first (closed at exec): no dup2
+            // overwrites the source, and none gets its own fd as target
+            // (which would leave CLOEXEC on).
+            let src = libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 2000);
+            if src < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            for &fd in &inherited {
+                if libc::dup2(src, fd) != fd {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             Ok(())
         });
     }
-    String::from_utf8(c.output().unwrap().stdout).unwrap()
+}
+
+/// Which of the fds `probed` are open in `program args...`, run from a
+/// caller that holds the fds `inherited`: "3 7 end".
+fn fds_seen(program: &str, args: &[&str], inherited: &[i32], probed: &[i32]) -> String {
+    let file = std::fs::File::open("/proc/self/status").unwrap();
+    let list: Vec<String> = probed.iter().map(i32::to_string).collect();
+    let script = format!(
+        "for fd in {}; do [ -e /proc/self/fd/$fd ] && printf '%s ' $fd; done; echo end",
+        list.join(" ")
+    );
+    let mut all = args.to_vec();
+    all.extend(["/bin/sh", "-c", &script]);
+    let mut c = command(As::Root, program, &all);
+    inherit(&mut c, &file, inherited);
+    let o = output(&mut c);
+    assert_eq!(o.status.code(), Some(0), "{all:?}: {}", stderr(&o));
+    stdout(&o)
 }
 
 #[test]
 fn inherited_fds_are_closed_unless_preserved() {
-    let check = [
-        "/bin/sh",
-        "-c",
-        "[ -e /proc/self/fd/7 ] && echo present || echo absent",
-    ];
-    let with = |flags: &[&str]| {
-        let mut a = flags.to_vec();
-        a.extend(check);
-        fd7_seen(&a)
-    };
-    assert_eq!(with(&["-u"]), "absent\n");
-    assert_eq!(with(&["-u", "--preserve-fds=4"]), "absent\n");
-    assert_eq!(with(&["-u", "--preserve-fds=5"]), "present\n");
-    assert_eq!(with(&["-U", "-r", "-p", "--preserve-fds=5"]), "present\n");
+    let far = [3, 7, 100, 1000];
+    // The control: without nsinit each fd does reach the program.
+    assert_eq!(fds_seen("env", &[], &far, &far), "3 7 100 1000 end\n");
+    for flags in [&["-u"][..], &["-U", "-r", "-p"], &["-r", "-p", "--init"]] {
+        let mut args = flags.to_vec();
+        args.push("--");
+        assert_eq!(fds_seen(nsinit(), &args, &far, &far), "end\n", "{flags:?}");
+        // --preserve-fds=N: 3 to 3+N-1 stay, 3+N and beyond go.
+        for n in [1, 4, 5, 97] {
+            let mut inherited: Vec<i32> = (3..=3 + n + 1).collect();
+            inherited.extend([100, 1000]);
+            let mut probed = vec![3, 3 + n - 1, 3 + n, 3 + n + 1, 100, 1000];
+            probed.sort();
+            probed.dedup();
+            let want: String = probed
+                .iter()
+                .filter(|&&fd| fd < 3 + n)
+                .map(|fd| format!("{fd} "))
+                .collect();
+            let preserve = format!("--preserve-fds={n}");
+            let mut args = flags.to_vec();
+            args.extend([preserve.as_str(), "--"]);
+            assert_eq!(
+                fds_seen(nsinit(), &args, &inherited, &probed),
+                format!("{want}end\n"),
+                "{flags:?} {preserve}"
+            );
+        }
+    }
 }
 
 // --- Identity and environment ------------------------------------------------

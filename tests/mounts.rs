@@ -37,29 +37,13 @@ const EVERY_OPERATION: &[&str] = &[
     "/run",
 ];
 
-/// mountinfo as the issue compares it: mount point, file system type, ro
-/// or rw, and propagation, one line per mount, sorted (the two tools
-/// create mounts in a different order, so the ids differ).
+/// mountinfo as the issue compares it: mount point, file system type,
+/// the mount's options (ro/rw, nosuid, nodev, noexec, atime), the file
+/// system's (a tmpfs's mode and size among them) and propagation, one line
+/// per mount, sorted (the two tools create mounts in a different order, so
+/// the ids differ).
 fn normalise(mountinfo: &str) -> Vec<String> {
-    let mut lines: Vec<String> = mountinfo
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split(' ').collect();
-            let dash = f.iter().position(|&x| x == "-").unwrap();
-            let tags = &f[6..dash];
-            let propagation = if tags.iter().any(|t| t.starts_with("master:")) {
-                "slave"
-            } else if tags.iter().any(|t| t.starts_with("shared:")) {
-                "shared"
-            } else {
-                "private"
-            };
-            let ro = f[5].split(',').next().unwrap();
-            format!("{} {} {ro} {propagation}", f[4], f[dash + 1])
-        })
-        .collect();
-    lines.sort();
-    lines
+    normalise_mountinfo(mountinfo, "")
 }
 
 fn mountinfo_via(who: As, program: &str, args: &[&str]) -> Vec<String> {
@@ -77,6 +61,9 @@ fn mountinfo_via(who: As, program: &str, args: &[&str]) -> Vec<String> {
 
 #[test]
 fn bubblewrap_builds_the_same_mount_table() {
+    // A writable bind (nosuid, nodev) with no --remount-ro after it.
+    let writable = test_dir();
+    let writable = writable.to_str().unwrap();
     for who in [As::Root, As::Nobody] {
         // bubblewrap makes / a slave; the unprivileged runs need their own
         // user, pid (for proc) and ipc (for mqueue) namespaces.
@@ -88,32 +75,61 @@ fn bubblewrap_builds_the_same_mount_table() {
         for args in [&mut bwrap, &mut ours] {
             args.extend(USR_SANDBOX);
             args.extend(EVERY_OPERATION);
+            args.extend(["--bind", writable, "/mnt"]);
         }
         let mut want = mountinfo_via(who, "bwrap", &bwrap);
         let got = mountinfo_via(who, nsinit(), &ours);
-        // The one difference on purpose: nsinit covers these four under a
-        // --proc always, bubblewrap only where access(2) calls them
-        // writable, which it never does for the /proc/sys directory (a
-        // root payload could still write sysctls).
+        // The differences on purpose, each made explicit here:
+        // 1. nsinit's root tmpfs has mode 0755 (bubblewrap leaves tmpfs's
+        //    default, 1777, which mountinfo does not show).
+        let root = want.iter_mut().find(|l| l.starts_with("/ tmpfs ")).unwrap();
+        let mut f: Vec<String> = root.split(' ').map(str::to_string).collect();
+        assert!(!f[3].contains("mode="), "{root}");
+        f[3] = f[3].replacen("rw", "rw,mode=755", 1);
+        *root = f.join(" ");
+        // 2. nsinit covers these four under a --proc always, bubblewrap
+        //    only where access(2) calls them writable, which it never does
+        //    for the /proc/sys directory (a root payload could still write
+        //    sysctls). A cover is the proc mount again, read-only.
+        let proc = want
+            .iter()
+            .find(|l| l.starts_with("/proc proc rw,"))
+            .unwrap()
+            .clone();
         for name in ["sys", "sysrq-trigger", "irq", "bus"] {
-            let cover = format!("/proc/{name} proc ro private");
+            let cover = proc.replacen("/proc proc rw,", &format!("/proc/{name} proc ro,"), 1);
             if std::path::Path::new("/proc").join(name).exists() && !want.contains(&cover) {
                 want.push(cover);
             }
         }
         want.sort();
+        let only = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|l| !b.contains(l)).cloned().collect()
+        };
+        assert_eq!(
+            (only(&got, &want), only(&want, &got)),
+            (vec![], vec![]),
+            "{who:?}: (only nsinit's, only bubblewrap's)"
+        );
         assert_eq!(got, want, "{who:?}");
-        // Not a comparison of two empty tables.
+        // Not a comparison of two empty tables, and the options each
+        // operation promises are there.
         for line in [
-            "/ tmpfs rw",
-            "/usr ext4 ro",
-            "/etc ",
-            "/run tmpfs rw",
-            "/dev/pts devpts rw",
+            "/ tmpfs rw,nosuid,nodev,relatime rw,mode=755",
+            "/usr ext4 ro,nosuid,nodev,relatime ",
+            "/sys sysfs ro,nosuid,nodev,relatime ",
+            "/etc ext4 ro,nosuid,nodev,relatime ",
+            "/mnt ext4 rw,nosuid,nodev,relatime ",
+            "/tmp/null devtmpfs rw,nosuid,relatime ",
+            "/tmp tmpfs rw,nosuid,nodev,relatime rw,mode=755",
+            "/run tmpfs rw,nosuid,nodev,relatime rw,size=64k,mode=700",
+            "/proc proc rw,nosuid,nodev,noexec,relatime ",
+            "/proc/sys proc ro,nosuid,nodev,noexec,relatime ",
+            "/dev/pts devpts rw,nosuid,noexec,relatime ",
         ] {
             assert!(
                 got.iter().any(|l| l.starts_with(line)),
-                "{who:?}: {line} in {got:?}"
+                "{who:?}: {line} in {got:#?}"
             );
         }
     }
@@ -376,4 +392,47 @@ fn destinations_stay_inside_even_through_absolute_symlinks() {
     );
     assert_eq!(std::fs::read_dir(&host).unwrap().count(), 0);
     std::fs::remove_dir_all(&top).unwrap();
+}
+
+#[test]
+fn default_propagation_keeps_mounts_inside_a_shared_caller() {
+    // The caller's / is shared (systemd's default), so a mount made in a
+    // new mount namespace that stayed shared would appear in the caller's.
+    let dir = test_dir();
+    let dir = dir.to_str().unwrap();
+    let tmpfs = ["/bin/mount", "-t", "tmpfs", "none", dir];
+    // Not over /proc: a leaked proc of a pid namespace that is gone would
+    // leave the caller without /proc/self.
+    let proc = format!("--mount-proc={dir}");
+    let cases: [(As, &[&str], &[&str], &str); 4] = [
+        (As::Root, &["-m"], &tmpfs, "tmpfs"),
+        (As::Root, &["-p", &proc], &["/bin/true"], "proc"),
+        (As::Nobody, &["-r", "-m"], &tmpfs, "tmpfs"),
+        (As::Nobody, &["-r", "-p", &proc], &["/bin/true"], "proc"),
+    ];
+    for (who, flags, payload, fstype) in cases {
+        let leaked = |extra: &[&str]| {
+            let mut args = flags.to_vec();
+            args.extend(extra);
+            args.push("--");
+            args.extend(payload);
+            let run = run_in_shared_namespace(who, nsinit(), &args);
+            assert_eq!(run.status, Some(0), "{who:?} {args:?}: {run:?}");
+            run.left()
+        };
+        assert_eq!(leaked(&[]), Vec::<String>::new(), "{who:?} {flags:?}");
+        // The control: asked to stay shared, the same mount does show in
+        // the caller (as root; a new user namespace is always a slave).
+        let shared = leaked(&["--propagation=shared"]);
+        if who == As::Root {
+            assert!(
+                shared.len() == 1
+                    && shared[0].split(' ').nth(4) == Some(dir)
+                    && shared[0].contains(&format!(" - {fstype} ")),
+                "{flags:?}: {shared:?}"
+            );
+        } else {
+            assert_eq!(shared, Vec::<String>::new(), "{who:?} {flags:?}");
+        }
+    }
 }

@@ -5,8 +5,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 fn top() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -14,24 +13,50 @@ fn top() -> PathBuf {
 
 fn qemu(args: &[&str]) -> Command {
     let mut c = Command::new(top().join("image/qemu"));
-    c.args(args).env("QEMU_TIMEOUT", "120").stdin(Stdio::null());
+    c.args(args)
+        .env("QEMU_TIMEOUT", "120")
+        .env("QEMU_SHOW_EXIT", "1")
+        .stdin(Stdio::null());
     c
 }
 
 /// Boots with `args` for nsinit; returns image/qemu's status and the console.
 fn boot(args: &[&str]) -> (i32, String) {
-    finish(qemu(args).output().unwrap())
+    let (status, _, console) = boot_raw(args);
+    (status, console)
 }
 
-fn finish(o: Output) -> (i32, String) {
+/// Boots with `args`; returns image/qemu's status (nsinit's, from its last
+/// console line), QEMU's own exit code (what nsinit wrote to isa-debug-exit)
+/// and the console.
+fn boot_raw(args: &[&str]) -> (i32, i32, String) {
+    let o = qemu(args).output().unwrap();
     let console = String::from_utf8_lossy(&o.stdout).replace("\r\n", "\n");
-    let err = String::from_utf8_lossy(&o.stderr);
+    let (status, raw) = finish(
+        o.status.code().unwrap(),
+        &String::from_utf8_lossy(&o.stderr),
+        &console,
+    );
+    (status, raw, console)
+}
+
+/// Checks one boot's outcome: no panic, no failure of image/qemu, and
+/// QEMU's own exit code is (status << 1) | 1 in 8 bits, the status nsinit
+/// wrote to isa-debug-exit. Returns the status and that exit code.
+fn finish(status: i32, err: &str, console: &str) -> (i32, i32) {
     assert!(!console.contains("Kernel panic"), "{console}");
     assert!(
         !err.contains("timed out") && !err.contains("QEMU exited"),
         "{err}\n{console}"
     );
-    (o.status.code().unwrap(), console)
+    let raw: i32 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("image/qemu: QEMU exit code "))
+        .unwrap_or_else(|| panic!("no QEMU exit code: {err}\n{console}"))
+        .parse()
+        .unwrap();
+    assert_eq!(raw, ((status << 1) | 1) & 0xff, "{err}\n{console}");
+    (status, raw)
 }
 
 fn last_line(console: &str) -> &str {
@@ -45,17 +70,19 @@ fn last_line(console: &str) -> &str {
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn exit_statuses_come_out_of_the_vm() {
-    for code in [0, 1, 42, 255] {
-        let (status, console) = boot(&["/bin/sh", "-c", &format!("exit {code}")]);
-        assert_eq!(status, code, "{console}");
+    // QEMU exits with (value << 1) | 1 for what nsinit wrote to its
+    // isa-debug-exit port, cut to 8 bits by the exit status.
+    for (code, raw) in [(0, 1), (1, 3), (42, 85), (255, 255)] {
+        let (status, qemu_code, console) = boot_raw(&["/bin/sh", "-c", &format!("exit {code}")]);
+        assert_eq!((status, qemu_code), (code, raw), "{console}");
         assert_eq!(
             last_line(&console),
             format!("nsinit: payload exited with status {code}; powering off")
         );
     }
-    for (sig, n) in [("TERM", 15), ("KILL", 9)] {
-        let (status, console) = boot(&["/bin/sh", "-c", &format!("kill -{sig} $$")]);
-        assert_eq!(status, 128 + n, "{console}");
+    for (sig, n, raw) in [("TERM", 15, 31), ("KILL", 9, 19)] {
+        let (status, qemu_code, console) = boot_raw(&["/bin/sh", "-c", &format!("kill -{sig} $$")]);
+        assert_eq!((status, qemu_code), (128 + n, raw), "{console}");
         assert_eq!(
             last_line(&console),
             format!(
@@ -69,8 +96,8 @@ fn exit_statuses_come_out_of_the_vm() {
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn missing_payload_or_bad_options_give_a_clear_error() {
-    let (status, console) = boot(&["/nonexistent/payload"]);
-    assert_eq!(status, 127);
+    let (status, qemu_code, console) = boot_raw(&["/nonexistent/payload"]);
+    assert_eq!((status, qemu_code), (127, 255), "{console}");
     assert!(
         console.contains("nsinit: exec /nonexistent/payload: No such file or directory (ENOENT)\n"),
         "{console}"
@@ -80,8 +107,8 @@ fn missing_payload_or_bad_options_give_a_clear_error() {
         "nsinit: payload exited with status 127; powering off"
     );
     // Bad options: one line, then the usual shutdown with 125.
-    let (status, console) = boot(&["--map-users=0:1", "/bin/true"]);
-    assert_eq!(status, 125);
+    let (status, qemu_code, console) = boot_raw(&["--map-users=0:1", "/bin/true"]);
+    assert_eq!((status, qemu_code), (125, 251), "{console}");
     assert!(
         console.contains(
             "nsinit: option --map-users=0:1: expected INNER:OUTER:COUNT; see nsinit --help\n"
@@ -94,8 +121,8 @@ fn missing_payload_or_bad_options_give_a_clear_error() {
     );
     // What parsed before the bad option still counts: a Firecracker guest
     // asked to reboot must not be left powered off.
-    let (status, console) = boot(&["--reboot", "--bogus"]);
-    assert_eq!(status, 125);
+    let (status, qemu_code, console) = boot_raw(&["--reboot", "--bogus"]);
+    assert_eq!((status, qemu_code), (125, 251), "{console}");
     assert_eq!(
         last_line(&console),
         "nsinit: payload did not run, status 125; rebooting"
@@ -193,28 +220,44 @@ fn payload_gets_the_requested_namespaces_and_maps() {
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn early_mounts_and_a_tty() {
-    // No double quotes: the kernel command line cannot carry them.
-    let script = r#"cat /proc/mounts; [ -t 0 ] && echo 'stdin is a tty'; set -- $(cat /proc/$$/stat); echo session $6 tty_nr $7"#;
+    // No double quotes: the kernel command line cannot carry them. PID 1's
+    // own mount table, as its payload (in no new namespace) reads it.
+    let script = r#"echo BEGIN; cat /proc/1/mountinfo; echo END; [ -t 0 ] && echo 'stdin is a tty'; set -- $(cat /proc/$$/stat); echo session $6 tty_nr $7"#;
     let (status, console) = boot(&["/bin/sh", "-c", script]);
     assert_eq!(status, 0, "{console}");
-    for (dev, dir, fs) in [
-        ("devtmpfs", "/dev", "devtmpfs"),
-        ("devpts", "/dev/pts", "devpts"),
-        ("tmpfs", "/dev/shm", "tmpfs"),
-        ("proc", "/proc", "proc"),
-        ("sysfs", "/sys", "sysfs"),
-        ("cgroup2", "/sys/fs/cgroup", "cgroup2"),
-        ("tmpfs", "/run", "tmpfs"),
-        ("tmpfs", "/tmp", "tmpfs"),
-    ] {
-        let want = format!("{dev} {dir} {fs} ");
-        assert_eq!(
-            console.lines().filter(|l| l.starts_with(&want)).count(),
-            1,
-            "{want} in {console}"
-        );
-    }
-    assert!(console.contains("ptmxmode=666"), "{console}");
+    // Each mount from its root on: root, mount point, per-mount options,
+    // propagation (none: private), "-", type, source, superblock options;
+    // devtmpfs's size and inode count follow the VM's memory, left out.
+    let mounts: Vec<String> = between_markers(&console)
+        .iter()
+        .map(|l| {
+            l.split(' ')
+                .skip(3)
+                .map(|w| {
+                    w.split(',')
+                        .filter(|o| !o.starts_with("size=") && !o.starts_with("nr_inodes="))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(
+        mounts,
+        [
+            "/ / rw - rootfs rootfs rw,inode64",
+            "/ /dev rw,nosuid,relatime - devtmpfs devtmpfs rw,mode=755,inode64",
+            "/ /dev/pts rw,nosuid,noexec,relatime - devpts devpts rw,gid=5,mode=620,ptmxmode=666",
+            "/ /dev/shm rw,nosuid,nodev,relatime - tmpfs tmpfs rw,inode64",
+            "/ /proc rw,nosuid,nodev,noexec,relatime - proc proc rw",
+            "/ /sys rw,nosuid,nodev,noexec,relatime - sysfs sysfs rw",
+            "/ /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate",
+            "/ /run rw,nosuid,nodev,relatime - tmpfs tmpfs rw,mode=755,inode64",
+            "/ /tmp rw,nosuid,nodev,relatime - tmpfs tmpfs rw,inode64",
+        ],
+        "{console}"
+    );
     assert!(console.contains("stdin is a tty\n"), "{console}");
     let line = console.lines().find(|l| l.starts_with("session ")).unwrap();
     let words: Vec<&str> = line.split(' ').collect();
@@ -225,21 +268,60 @@ fn early_mounts_and_a_tty() {
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn orphans_are_reaped_and_shutdown_completes() {
-    // 100 orphans that end at once, counted as zombies a second later; then
-    // orphans still running at the end, one of them a shell deaf to SIGTERM
-    // (and to the SIGHUP the session's end sends when the payload exits).
+    // 100 zombies come to PID 1 at once, with one SIGCHLD: a shell makes
+    // them and execs a sleep that never reaps them; when it ends, they are
+    // reparented to PID 1 with it. The payload waits (10 s at most) until
+    // PID 1 has no child but the payload, then reports what is left.
+    // Then orphans still running at the end: a sleep that SIGTERM ends, and
+    // a shell deaf to SIGTERM (and to the SIGHUP the session's end sends)
+    // that writes a heartbeat to the console every 0.1 s until it dies.
     // One line: the kernel command line cannot carry a newline.
-    let script = "for i in $(seq 100); do (sleep 0.2 &); done; sleep 1.5; \
+    let script = "(sh -c 'for i in $(seq 100); do sleep 0 & done; exec sleep 1' &); \
+        n=0; until [ $(cat /proc/1/task/1/children) = $$ ] 2>/dev/null || [ $n = 100 ]; \
+        do sleep 0.1; n=$((n+1)); done; \
+        echo children of pid 1: $(cat /proc/1/task/1/children) payload: $$; \
         echo zombies: $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l); \
         (sleep 1000 &); \
-        printf 'trap \\047\\047 TERM HUP; touch /tmp/deaf-ready; while :; do sleep 1; done\\n' > /tmp/deaf; \
+        printf 'trap \\047\\047 TERM HUP; touch /tmp/deaf-ready; i=0; \
+        while :; do i=$((i+1)); echo beat $i >/dev/console; sleep 0.1; done\\n' > /tmp/deaf; \
         (sh /tmp/deaf &); while [ ! -e /tmp/deaf-ready ]; do sleep 0.1; done; exit 0";
     let (status, console) = boot(&["--grace=1", "--debug", "/bin/sh", "-c", script]);
     assert_eq!(status, 0, "{console}");
-    assert!(console.contains("zombies: 0\n"), "{console}");
+    let line = console
+        .lines()
+        .find(|l| l.starts_with("children of pid 1: "))
+        .expect(&console);
+    let words: Vec<&str> = line.split(' ').skip(4).collect();
+    let payload = words[words.len() - 1];
+    assert_eq!(words, [payload, "payload:", payload], "{console}");
+    assert!(console.lines().any(|l| l == "zombies: 0"), "{console}");
+    // The deaf shell's heartbeat goes on through the grace period and
+    // stops at the KILL: nothing after it but, at most, one beat written
+    // in the microseconds between nsinit's line and its kill(-1).
+    let lines: Vec<&str> = console.lines().collect();
+    let at = |what: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with("nsinit: [") && l.contains(what))
+            .expect(&console)
+    };
+    let (term, kill) = (
+        at("] shutdown: SIGTERM to all"),
+        at("] shutdown: SIGKILL to all"),
+    );
+    let beats = |from: usize, to: usize| {
+        lines[from..to]
+            .iter()
+            .filter(|l| l.starts_with("beat "))
+            .count()
+    };
     assert!(
-        console.contains("shutdown: SIGKILL to all"),
-        "the deaf orphan needed KILL: {console}"
+        beats(term, kill) >= 1,
+        "the deaf shell beat on after SIGTERM: {console}"
+    );
+    assert!(
+        beats(kill, lines.len()) <= 1,
+        "the deaf shell's heartbeat stops at SIGKILL: {console}"
     );
     assert_eq!(
         last_line(&console),
@@ -250,7 +332,12 @@ fn orphans_are_reaped_and_shutdown_completes() {
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn init_reaps_orphans_inside_a_pid_namespace() {
-    let script = "for i in $(seq 50); do (sleep 0.2 &); done; sleep 1.5; \
+    // As above: 50 zombies come to nsinit --init, PID 1 of the payload's
+    // pid namespace, at once; the payload waits until they are gone.
+    let script = "(sh -c 'for i in $(seq 50); do sleep 0 & done; exec sleep 1' &); \
+        n=0; until [ $(cat /proc/1/task/1/children) = $$ ] 2>/dev/null || [ $n = 100 ]; \
+        do sleep 0.1; n=$((n+1)); done; \
+        echo children of pid 1: $(cat /proc/1/task/1/children); \
         echo pid $$ zombies: $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l); exit 9";
     let (status, console) = boot(&[
         "--init",
@@ -263,7 +350,10 @@ fn init_reaps_orphans_inside_a_pid_namespace() {
     ]);
     assert_eq!(status, 9, "{console}");
     // The payload is not PID 1: nsinit --init is, and it reaped them all.
-    assert!(console.contains("pid 2 zombies: 0\n"), "{console}");
+    assert!(
+        console.contains("children of pid 1: 2\npid 2 zombies: 0\n"),
+        "{console}"
+    );
 }
 
 #[test]
@@ -414,6 +504,49 @@ fn sigterm_to_pid1_shuts_down_gracefully() {
     );
 }
 
+/// What the VM's PID 1 passes on to its payload: every signal but the
+/// synchronous faults (ILL, TRAP, ABRT, BUS, FPE, SEGV, SYS), CHLD, KILL,
+/// STOP, and INT, TERM and PWR, which start the shutdown. Less 32 and 33,
+/// which glibc keeps for itself: busybox's shell cannot trap them.
+const VM_FORWARDED: [&str; 49] = [
+    "HUP", "QUIT", "USR1", "USR2", "PIPE", "ALRM", "STKFLT", "CONT", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "34", "35", "36", "37", "38", "39", "40",
+    "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56",
+    "57", "58", "59", "60", "61", "62", "63", "64",
+];
+
+#[test]
+#[ignore = "boots a VM: run by make qemu-test"]
+fn pid1_forwards_every_signal_to_the_payload() {
+    // The payload, in no new pid namespace, is PID 1's child: it traps each
+    // signal, sends it to PID 1, and waits (5 s at most) until its trap
+    // has run before the next one, so that none merges with another.
+    // Signal 33, which it cannot trap, ends it last (32 in a boot of its own).
+    let sigs = VM_FORWARDED.join(" ");
+    let script = format!(
+        "t() {{ trap g=$1 $1; }}; for s in {sigs}; do t $s; done; echo BEGIN; \
+         for s in {sigs}; do g=; kill -$s 1; n=0; \
+         while [ x$g != x$s ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done; \
+         [ x$g = x$s ] || {{ echo missed $s; break; }}; echo got $g; done; echo END; \
+         kill -33 1; sleep 10; echo not killed"
+    );
+    let (status, qemu_code, console) = boot_raw(&["/bin/sh", "-c", &script]);
+    let want: Vec<String> = VM_FORWARDED.iter().map(|s| format!("got {s}")).collect();
+    assert_eq!(between_markers(&console), want, "{console}");
+    assert_eq!((status, qemu_code), (161, 67), "{console}");
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload killed by SIG(realtime), status 161; powering off"
+    );
+    let (status, qemu_code, console) =
+        boot_raw(&["/bin/sh", "-c", "kill -32 1; sleep 10; echo not killed"]);
+    assert_eq!((status, qemu_code), (160, 65), "{console}");
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload killed by SIG(realtime), status 160; powering off"
+    );
+}
+
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn ctrl_alt_del_from_the_monitor_shuts_down_gracefully() {
@@ -438,15 +571,19 @@ fn ctrl_alt_del_from_the_monitor_shuts_down_gracefully() {
     let mut monitor = std::os::unix::net::UnixStream::connect(&sock).unwrap();
     monitor.write_all(b"sendkey ctrl-alt-delete\n").unwrap();
     monitor.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(200));
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut lines, &mut rest).unwrap();
     console.push_str(&rest.replace("\r\n", "\n"));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     let status = child.wait().unwrap().code().unwrap();
     let _ = std::fs::remove_file(&sock);
-    assert!(!console.contains("Kernel panic"), "{console}");
+    assert_eq!(finish(status, &err, &console), (0, 1), "{console}");
     assert!(console.contains("payload got TERM\n"), "{console}");
-    assert_eq!(status, 0, "{console}");
+    assert_eq!(
+        last_line(&console),
+        "nsinit: payload exited with status 0; powering off"
+    );
 }
 
 #[test]
@@ -457,6 +594,7 @@ fn defaults_file_gives_a_shell_in_a_container() {
     let mut child = qemu(&[])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut out = child.stdout.take().unwrap();
@@ -471,10 +609,11 @@ fn defaults_file_gives_a_shell_in_a_container() {
     stdin.write_all(b"echo \"host=$(hostname) uid=$(id -u) pid=$$ map=$(cat /proc/self/uid_map | tr -s ' ')\"; exit 7\n").unwrap();
     std::io::Read::read_to_end(&mut out, &mut console).unwrap();
     drop(stdin);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     let status = child.wait().unwrap().code().unwrap();
     let console = String::from_utf8_lossy(&console).replace("\r\n", "\n");
-    assert!(!console.contains("Kernel panic"), "{console}");
-    assert_eq!(status, 7, "{console}");
+    assert_eq!(finish(status, &err, &console), (7, 15), "{console}");
     assert!(
         console.contains("host=nsinit uid=0 pid=1 map= 0 0 1\n"),
         "{console}"

@@ -49,10 +49,21 @@ pub fn nsinit() -> &'static str {
 
 /// `/tmp/nsinit-test-<pid>`, readable by uid 65534: the binary's copy and
 /// the static helpers live there.
+/// Removed when the test process exits (the harness calls exit(3), which
+/// runs atexit handlers; a test binary has no other hook after its tests).
 pub fn test_dir() -> PathBuf {
+    static ONCE: std::sync::Once = std::sync::Once::new();
     let dir = PathBuf::from(format!("/tmp/nsinit-test-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    ONCE.call_once(|| {
+        extern "C" fn remove_test_dir() {
+            let dir = format!("/tmp/nsinit-test-{}", std::process::id());
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        // SAFETY: registers a plain function; atexit has no other contract.
+        unsafe { libc::atexit(remove_test_dir) };
+    });
     dir
 }
 
@@ -173,17 +184,39 @@ for f in uid_map gid_map setgroups; do echo "$f: $(tr -s ' \n' '  ' < /proc/self
 echo "id: $(id)"
 echo "hostname: $(cat /proc/sys/kernel/hostname)"
 echo "pid: $$"
+[ -r /proc/self/mountinfo ] && while IFS= read -r l; do echo "mountinfo: $l"; done < /proc/self/mountinfo
 for ns in cgroup ipc mnt net pid pid_for_children time time_for_children user uts; do
   echo "ns $ns: $(readlink /proc/self/ns/$ns)"
 done
 "#;
 
 /// Parses PROBE's output; namespace links become "new" or "same" against
-/// this process's, and any pid other than 1 becomes "other".
+/// this process's, and any pid other than 1 becomes "other". The
+/// payload's mountinfo becomes one "mounts" entry, normalised against this
+/// process's (see `normalise_mountinfo`).
 pub fn probe_state(out: &str) -> BTreeMap<String, String> {
-    let own = own_namespaces();
-    out.lines()
+    let caller = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    probe_state_with(out, &own_namespaces(), &caller)
+}
+
+/// `probe_state` against a given caller: its namespace links and its
+/// mountinfo.
+pub fn probe_state_with(
+    out: &str,
+    own: &BTreeMap<String, String>,
+    caller_mountinfo: &str,
+) -> BTreeMap<String, String> {
+    let mut mountinfo = String::new();
+    let mut state: BTreeMap<String, String> = out
+        .lines()
         .filter_map(|l| l.split_once(": "))
+        .filter(|(k, v)| {
+            if *k == "mountinfo" {
+                mountinfo.push_str(v);
+                mountinfo.push('\n');
+            }
+            *k != "mountinfo"
+        })
         .map(|(k, v)| {
             let v = if let Some(ns) = k.strip_prefix("ns ") {
                 if own[ns] == v { "same" } else { "new" }.to_string()
@@ -194,7 +227,134 @@ pub fn probe_state(out: &str) -> BTreeMap<String, String> {
             };
             (k.to_string(), v)
         })
+        .collect();
+    if !mountinfo.is_empty() {
+        let mounts = normalise_mountinfo(&mountinfo, caller_mountinfo);
+        state.insert("mounts".to_string(), mounts.join("\n"));
+    }
+    state
+}
+
+/// The peer groups (`shared:N`) in a mountinfo text.
+fn peer_groups(mountinfo: &str) -> std::collections::BTreeSet<String> {
+    mountinfo
+        .split(' ')
+        .filter_map(|t| t.strip_prefix("shared:"))
+        .map(str::to_string)
         .collect()
+}
+
+/// mountinfo as two tools can be compared on it: one line per mount,
+/// `<mount point> <fs type> <mount options> <super options> <propagation>`,
+/// sorted (mount ids and order differ between tools). Peer-group numbers
+/// become `caller` (a group of `caller`'s mountinfo: the mount still
+/// receives, or sends, the caller's events) or `new`; a mount with no tag
+/// is `private`.
+pub fn normalise_mountinfo(mountinfo: &str, caller: &str) -> Vec<String> {
+    let groups = peer_groups(caller);
+    let mut lines: Vec<String> = mountinfo
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let dash = f.iter().position(|&x| x == "-").unwrap();
+            let tags: Vec<String> = f[6..dash]
+                .iter()
+                .map(|t| match t.split_once(':') {
+                    Some((kind @ ("shared" | "master"), n)) => {
+                        let whose = if groups.contains(n) { "caller" } else { "new" };
+                        format!("{kind}:{whose}")
+                    }
+                    _ => t.to_string(),
+                })
+                .collect();
+            let propagation = if tags.is_empty() {
+                "private".to_string()
+            } else {
+                tags.join(",")
+            };
+            let (fstype, super_options) = (f[dash + 1], f[dash + 3]);
+            format!("{} {fstype} {} {super_options} {propagation}", f[4], f[5])
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Runs `program args...` as `who` inside a new private mount namespace
+/// (made by root with util-linux unshare) whose `/` is then made rshared,
+/// as systemd leaves a host: propagation can only be observed from a
+/// shared caller. The host's mounts are not touched. Returns that
+/// namespace's mountinfo before the run, the program's status, stdout and
+/// stderr, and that namespace's mountinfo after the run.
+pub fn run_in_shared_namespace(who: As, program: &str, args: &[&str]) -> SharedRun {
+    let script = "mount --make-rshared / || exit 99; readlink /proc/self/ns/mnt; \
+        cat /proc/self/mountinfo; echo @@; \"$@\"; echo \"@@ $?\"; cat /proc/self/mountinfo";
+    let mut all = vec!["-m", "--propagation=private", "/bin/sh", "-c", script, "sh"];
+    if who == As::Nobody {
+        all.extend([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--",
+        ]);
+    }
+    all.push(program);
+    all.extend(args);
+    let o = output(&mut command(As::Root, "unshare", &all));
+    let out = stdout(&o);
+    let parts: Vec<&str> = out.splitn(3, "@@").collect();
+    assert_eq!(
+        (o.status.code(), parts.len()),
+        (Some(0), 3),
+        "unshare {all:?}: {out}{}",
+        stderr(&o)
+    );
+    let (mnt_ns, before) = parts[0].split_once('\n').unwrap();
+    assert!(before.contains(" shared:"), "/ not shared: {before}");
+    // The program's own output ends in a newline, or is empty.
+    let (status, after) = parts[2].split_once('\n').unwrap();
+    SharedRun {
+        mnt_ns: mnt_ns.to_string(),
+        before: before.to_string(),
+        status: status.trim().parse().ok(),
+        stdout: parts[1].strip_prefix('\n').unwrap_or(parts[1]).to_string(),
+        stderr: stderr(&o),
+        after: after.to_string(),
+    }
+}
+
+/// What `run_in_shared_namespace` saw.
+#[derive(Clone, Debug)]
+pub struct SharedRun {
+    /// The shared namespace's own `mnt:[...]` link.
+    pub mnt_ns: String,
+    pub before: String,
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub after: String,
+}
+
+impl SharedRun {
+    /// Mounts of the shared namespace after the run that were not there
+    /// before.
+    pub fn left(&self) -> Vec<String> {
+        let before: Vec<&str> = self.before.lines().collect();
+        self.after
+            .lines()
+            .filter(|l| !before.contains(l))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// PROBE's output parsed against the shared namespace (its mountinfo,
+    /// and its mount namespace in place of this process's).
+    pub fn probe_state(&self) -> BTreeMap<String, String> {
+        let mut own = own_namespaces();
+        own.insert("mnt".to_string(), self.mnt_ns.clone());
+        probe_state_with(&self.stdout, &own, &self.before)
+    }
 }
 
 /// The namespaces PROBE found new.
