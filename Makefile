@@ -18,7 +18,7 @@ INITRAMFS := $(BUILD)/initramfs.cpio
 BUSYBOX   := $(BUILD)/busybox/bin/busybox
 IMAGE_DEPS := python3:python3-minimal dpkg-deb:dpkg apt-get:apt
 
-.PHONY: all build test unit-test lint size clean initramfs kernel qemu demo qemu-test bench
+.PHONY: all build test unit-test lint size clean initramfs kernel qemu demo qemu-test bench mutants
 
 all: build
 
@@ -88,6 +88,13 @@ BENCH_DEPS := bwrap:bubblewrap tini-static:tini catatonit:catatonit busybox:busy
 bench: initramfs kernel
 	@tests/deps.sh $(BENCH_DEPS)
 	python3 tests/bench.py
+
+# Mutation testing over src/ with the host tests as the oracle (TESTING.md);
+# hours on 2 cores, so not part of `make test`. Results in mutants.out/.
+mutants:
+	@tests/deps.sh $(TEST_DEPS)
+	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install --locked cargo-mutants
+	$(CARGO) mutants --no-shuffle --jobs 1 --timeout 300 -- --release
 
 clean:
 	$(CARGO) clean

@@ -3,8 +3,8 @@
 # check lists every new entry of /tmp and /dev/shm, every new mount and
 # every new process still alive, and fails if there is any.
 # Not counted: this script's own ancestors (make, the shell running it) and
-# their children, and zombies waiting for PID 1 (on some machines PID 1
-# reaps orphans only now and then).
+# their children, kernel threads, and zombies waiting for PID 1 (on some
+# machines PID 1 reaps orphans only now and then).
 set -eu
 
 state() {
@@ -51,6 +51,8 @@ check)
             # a pid, b state, c parent, d start time.
             grep -qxF "process $a $d" "$2" && continue
             case "$keep" in *" $a "* | *" $c "*) continue ;; esac
+            # Kernel threads (children of kthreadd) come and go.
+            [ "$a" = 2 ] || [ "$c" = 2 ] && continue
             [ "$b" = Z ] && [ "$c" = 1 ] && continue
             ours "$a" && continue
             [ -e "/proc/$a" ] || continue

@@ -135,9 +135,10 @@ fn an_ignored_sigchld_does_not_hang_nsinit() {
 // --- A real container engine ------------------------------------------------
 
 /// A root directory for `podman run --rootfs`: busybox and a few applets
-/// (no image: nothing is pulled from a registry).
+/// (no image: nothing is pulled from a registry). In the test directory,
+/// which goes when the test process exits.
 fn podman_rootfs() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("nsinit-podman-{}", std::process::id()));
+    let dir = test_dir().join("podman-root");
     if !dir.exists() {
         for sub in ["bin", "proc", "dev", "sys", "etc"] {
             std::fs::create_dir_all(dir.join(sub)).unwrap();
