@@ -46,8 +46,10 @@ unit-test:
 	$(CARGO) test --release
 
 # Every test, then what they left behind: new files in /tmp and /dev/shm,
-# mounts, processes (tests/leftovers.sh); any is a failure.
+# mounts, processes (tests/leftovers.sh); any is a failure. The packages
+# come first: installing them is not the tests' doing.
 test:
+	@tests/deps.sh $(TEST_DEPS) $(IMAGE_DEPS) qemu-system-x86_64:qemu-system-x86
 	@tests/leftovers.sh snapshot $(BUILD)/leftovers.before
 	$(MAKE) unit-test lint size qemu-test
 	@tests/leftovers.sh check $(BUILD)/leftovers.before

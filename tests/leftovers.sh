@@ -11,7 +11,11 @@ state() {
     echo "# tmp"
     ls -A /tmp /dev/shm 2>/dev/null | sed 's/^/file /'
     echo "# mounts"
-    awk '{ print "mount", $5, $(NF - 2) }' /proc/self/mountinfo | sort -u
+    # Not podman's own state, which its first run makes and keeps (network
+    # namespaces, container storage): the engine's, not a test's.
+    awk '{ print "mount", $5, $(NF - 2) }' /proc/self/mountinfo |
+        grep -Ev '^mount (/run/netns|/run/containers|/run/libpod|/var/lib/containers)(/| )' |
+        sort -u
     echo "# processes"
     for stat in /proc/[0-9]*/stat; do
         # pid, state, parent and start time; the name may hold blanks.
