@@ -8,9 +8,32 @@ use std::os::unix::fs::{symlink, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
+/// The directory make_root fills, removed when dropped: also when a test
+/// fails half-way.
+struct Top(PathBuf);
+
+impl std::ops::Deref for Top {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Top {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Top {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// `<tmp>/root` with a static busybox, a few applets, /proc and a marker;
 /// `<tmp>/host-marker` next to it stands for the host.
-fn make_root(tag: &str) -> PathBuf {
+fn make_root(tag: &str) -> Top {
     let top = std::env::temp_dir().join(format!("nsinit-root-{tag}-{}", std::process::id()));
     let root = top.join("root");
     for dir in ["bin", "proc", "etc"] {
@@ -25,7 +48,7 @@ fn make_root(tag: &str) -> PathBuf {
     for p in [&top, &root] {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    top
+    Top(top)
 }
 
 fn root_of(top: &Path) -> String {
@@ -72,7 +95,6 @@ fn the_host_is_out_of_reach() {
             "{who:?}"
         );
     }
-    std::fs::remove_dir_all(&top).unwrap();
 }
 
 #[test]
@@ -110,7 +132,6 @@ fn workdir_and_relative_paths_resolve_inside() {
         stderr(&o),
         "nsinit: chdir /nonexistent: No such file or directory (ENOENT)\n"
     );
-    std::fs::remove_dir_all(&top).unwrap();
 }
 
 #[test]
@@ -145,7 +166,6 @@ fn a_cwd_through_a_leaked_fd_is_refused() {
         "nsinit: chdir /proc/self/fd/7: Too many levels of symbolic links (ELOOP); not through a /proc magic link (CVE-2024-21626)\n"
     );
     assert_eq!(stdout(&o), "");
-    std::fs::remove_dir_all(&top).unwrap();
 }
 
 #[test]
@@ -169,5 +189,4 @@ fn root_implies_a_mount_namespace_and_leaves_the_host_alone() {
         before,
         "no mount left behind"
     );
-    std::fs::remove_dir_all(&top).unwrap();
 }
