@@ -174,7 +174,8 @@ pub fn build_env(base: Env, ops: &[crate::spec::EnvOp]) -> Result<Env, Errno> {
         _ => (n, len),
     });
     let slots = inherited + sets + 1;
-    let size = slots * size_of::<*const u8>() + text_len;
+    let vector = slots * size_of::<*const u8>();
+    let size = vector + text_len;
     use rustix::mm::{MapFlags, ProtFlags};
     // SAFETY: a new private anonymous mapping overlaps nothing of ours.
     let mem = unsafe {
@@ -190,7 +191,7 @@ pub fn build_env(base: Env, ops: &[crate::spec::EnvOp]) -> Result<Env, Errno> {
     let (ptrs, text) = unsafe {
         (
             core::slice::from_raw_parts_mut(mem.cast::<*const u8>(), slots),
-            core::slice::from_raw_parts_mut(mem.cast::<u8>().add(slots * 8), text_len),
+            core::slice::from_raw_parts_mut(mem.cast::<u8>().add(vector), text_len),
         )
     };
     let mut n = 0;

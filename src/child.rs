@@ -115,6 +115,19 @@ fn set_kill_child(spec: &Spec) -> Result<(), Failed> {
     Ok(())
 }
 
+/// `--kill-child`'s signal set (again), then the parent checked to be
+/// alive: had it died before, the signal would never come.
+fn rearm_kill_child(spec: &Spec, parent_alive: impl Fn() -> bool) -> Result<(), Failed> {
+    if spec.kill_child.is_none() {
+        return Ok(());
+    }
+    set_kill_child(spec)?;
+    match parent_alive() {
+        true => Ok(()),
+        false => Err(Failed(report::STATUS_SETUP)),
+    }
+}
+
 /// Whether nsinit's parent side still runs: it holds the pipe's write end
 /// until it exits, so a read finds no data (EAGAIN), not EOF.
 fn parent_alive(ready: &OwnedFd) -> bool {
@@ -133,13 +146,8 @@ fn lock_down(spec: &Spec, parent_alive: impl Fn() -> bool) -> Result<(), Failed>
         crate::identity::drop_capabilities()?;
     }
     // The kernel clears the parent-death signal at every credential
-    // change: set it again, then make sure the parent did not die before.
-    if spec.kill_child.is_some() {
-        set_kill_child(spec)?;
-        if !parent_alive() {
-            return Err(Failed(report::STATUS_SETUP));
-        }
-    }
+    // change: set it again.
+    rearm_kill_child(spec, parent_alive)?;
     // No setuid file or file capability can raise what the payload has, as
     // under bubblewrap.
     if !spec.new_privs {
@@ -237,11 +245,9 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
         Ok(None) => {
             // Without -p nothing else ends the payload with us: it takes
             // the same death signal, tied to this process.
-            if let Err(failed) = set_kill_child(spec) {
+            let init_alive = || rustix::process::getppid() == Some(init);
+            if let Err(failed) = rearm_kill_child(spec, init_alive) {
                 return failed;
-            }
-            if spec.kill_child.is_some() && rustix::process::getppid() != Some(init) {
-                return Failed(report::STATUS_SETUP);
             }
             exec_payload(spec, argv, env, tty)
         }

@@ -2,7 +2,8 @@
 //! private): process exit, fork-style clone3/clone, execve, the signal-mask,
 //! signal-wait and fault-handler calls, kill(-1), close_range,
 //! mount_setattr, statx for one attribute, a seccomp filter, loopback up, an
-//! I/O port write and a vDSO-free clock. Numbers and structures come from linux-raw-sys;
+//! I/O port write and a vDSO-free clock. Numbers and structures come from
+//! linux-raw-sys;
 //! everything else goes through rustix.
 //!
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
@@ -319,14 +320,6 @@ pub fn loopback_up() -> Result<(), Errno> {
     // SAFETY: plain integer arguments; nothing else holds `fd`.
     unsafe { syscall4(k::__NR_close, fd, 0, 0, 0) };
     result(ret).map(|_| ())
-}
-
-/// getcwd(2) into `buf`; returns the path's length without the NUL. The
-/// kernel answers "(unreachable)/..." for a directory outside our root.
-pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
-    // SAFETY: the kernel writes at most buf.len() bytes into `buf`.
-    let ret = unsafe { syscall4(k::__NR_getcwd, buf.as_mut_ptr() as usize, buf.len(), 0, 0) };
-    result(ret).map(|n| n.saturating_sub(1))
 }
 
 /// CLOCK_MONOTONIC in microseconds, by the syscall rather than the vDSO:
