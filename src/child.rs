@@ -290,9 +290,12 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
     // Dispositions survive execve only when ignored (handlers are reset), so
     // this clears what the caller ignored (nohup, SIGPIPE in some shells);
     // then the payload starts with nothing blocked, as a fresh process would.
+    // The fault handlers stay: execve resets them, and until then a stack
+    // overflow in these last steps is nsinit's crash (125), not the
+    // payload's 139.
     if !spec.signals_default {
         for sig in 1..=64 {
-            if sig != 9 && sig != 19 {
+            if sig != 9 && sig != 19 && !sys::FAULTS.contains(&sig) {
                 let _ = sys::set_default_action(sig);
             }
         }

@@ -41,7 +41,7 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     // nsinit's own crash (a stack overflow under a tiny `ulimit -s`) must
     // not pass for the payload's: 125 and a line, not 139. First, in a
     // frame of a few bytes: the work's frames come after.
-    nsinit::sys::on_faults(&[4, 7, 8, 11], crashed);
+    nsinit::sys::on_faults(&nsinit::sys::FAULTS, crashed);
     run(argv, env)
 }
 
@@ -93,6 +93,13 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
     nsinit::report::write_all(2, b"nsinit: internal error: panic\n");
     nsinit::sys::exit(125)
 }
+
+// The prebuilt core refers to the unwinder's personality routine; with LTO
+// (the release build) the reference goes away with the unwinding code, but a
+// build without LTO (`cargo build`, `make mutants`) must resolve it. With
+// panic=abort nothing ever unwinds, so nothing ever calls it.
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
 
 // Without libc nobody provides these, yet rustc emits calls to them for
 // copies, fills and comparisons. `rep movsb`/`rep stosb` are short and fast

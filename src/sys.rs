@@ -366,6 +366,10 @@ extern "C" {
 /// state is about 3.5 KB.
 static mut FAULT_STACK: [u8; 16384] = [0; 16384];
 
+/// The faults nsinit reports as its own crash: SIGILL, SIGBUS, SIGFPE,
+/// SIGSEGV. Their handlers stay up to execve, which resets them.
+pub const FAULTS: [u32; 4] = [4, 7, 8, 11];
+
 /// Called for a fault: the signal, and siginfo's si_code.
 pub type FaultHandler = extern "C" fn(u32, i32);
 
