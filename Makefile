@@ -6,19 +6,28 @@ TARGET   := x86_64-unknown-linux-gnu
 BIN      := target/$(TARGET)/release/nsinit
 MAX_SIZE := 49152
 
+# `make install`: the binary and its manual page under $(DESTDIR)$(PREFIX).
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+# What `make lint` needs besides cargo: man-db's man and groff, to check the
+# manual page.
+LINT_DEPS := man:man-db groff:groff-base
+
 # What the launcher tests run besides nsinit: the peers they compare with and
 # the probes they run inside.
 TEST_DEPS := unshare:util-linux setpriv:util-linux python3:python3-minimal grep:grep busybox:busybox-static \
 	bwrap:bubblewrap \
 	podman:podman runc:runc \
-	cc:gcc /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev
+	cc:gcc /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev \
+	$(LINT_DEPS)
 
 BUILD     := build
 INITRAMFS := $(BUILD)/initramfs.cpio
 BUSYBOX   := $(BUILD)/busybox/bin/busybox
 IMAGE_DEPS := python3:python3-minimal dpkg-deb:dpkg apt-get:apt
 
-.PHONY: all build test unit-test lint size clean initramfs kernel qemu demo qemu-test bench mutants
+.PHONY: all build install test unit-test lint size clean initramfs kernel qemu demo qemu-test bench mutants
 
 all: build
 
@@ -27,12 +36,23 @@ build:
 
 $(BIN): build
 
+# The release binary and the manual page, e.g.
+# make install PREFIX=/usr/local DESTDIR=/tmp/stage
+install: build
+	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/nsinit
+	install -D -m 644 nsinit.1 $(DESTDIR)$(PREFIX)/share/man/man1/nsinit.1
+
 size: $(BIN)
 	@size=$$(stat -c %s $(BIN)); \
 	 echo "nsinit: $$size bytes, limit $(MAX_SIZE)"; \
 	 test $$size -le $(MAX_SIZE) || { echo "nsinit: over the size limit" >&2; exit 1; }
 
 lint:
+	@tests/deps.sh $(LINT_DEPS)
+	@for check in "man --warnings -l nsinit.1" "groff -ww -man -Tutf8 nsinit.1"; do \
+	    out=$$(LC_ALL=C.UTF-8 MANWIDTH=80 $$check 2>&1 >/dev/null) && [ -z "$$out" ] || \
+	    { printf '%s\n' "$$out" >&2; echo "lint: $$check: nsinit.1 has warnings" >&2; exit 1; }; \
+	 done
 	@if $(CARGO) clippy --version >/dev/null 2>&1; then \
 	    $(CARGO) clippy --release --all-targets -- -D warnings; \
 	 else echo "lint: cargo clippy missing, run: rustup component add clippy" >&2; exit 1; fi
