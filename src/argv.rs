@@ -1,26 +1,34 @@
 //! The argument and environment vectors the kernel leaves on the stack at
 //! `_start`, the payload's environment when the command line changes it,
-//! and paths built from parts. The vectors live as long as the process, so
-//! borrowing from them is `'static`, and `argv` is already the
-//! NULL-terminated array execve wants: the payload's argv is a tail of
-//! nsinit's own, copied nowhere.
+//! and paths built from parts. The kernel's vectors live as long as the
+//! process (`Argv<'static>`), and `argv` is already the NULL-terminated
+//! array execve wants: the payload's argv is a tail of nsinit's own,
+//! copied nowhere. A leaf: it imports nothing of nsinit's.
 
 use core::ffi::CStr;
+use core::marker::PhantomData;
 use core::mem::size_of;
 use rustix::io::Errno;
 
+/// A NULL-terminated vector of C strings, as execve takes it, borrowed
+/// for `'a`.
 #[derive(Clone, Copy)]
-pub struct Argv {
+pub struct Argv<'a> {
     ptr: *const *const u8,
     len: usize,
+    strings: PhantomData<&'a CStr>,
 }
 
-impl Argv {
+impl<'a> Argv<'a> {
     /// # Safety
     /// `ptr` must point to `len` pointers to NUL-terminated strings followed
-    /// by a NULL pointer, all valid and unchanged for the rest of the process.
+    /// by a NULL pointer, all valid and unchanged for `'a`.
     pub unsafe fn from_raw(ptr: *const *const u8, len: usize) -> Self {
-        Argv { ptr, len }
+        Argv {
+            ptr,
+            len,
+            strings: PhantomData,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -31,19 +39,25 @@ impl Argv {
         self.len == 0
     }
 
-    pub fn get(&self, i: usize) -> Option<&'static CStr> {
+    pub fn get(&self, i: usize) -> Option<&'a CStr> {
         // SAFETY: i < len, and from_raw's contract makes each entry valid.
         (i < self.len).then(|| unsafe { CStr::from_ptr((*self.ptr.add(i)).cast()) })
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &'static CStr> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = &'a CStr> + '_ {
         (0..self.len).filter_map(|i| self.get(i))
     }
 
-    /// The NULL-terminated vector from entry `i` on.
-    pub fn tail(&self, i: usize) -> *const *const u8 {
-        // SAFETY: i <= len, so this stays inside the vector or on its NULL.
-        unsafe { self.ptr.add(i.min(self.len)) }
+    /// The vector from entry `i` on (empty past the end).
+    pub fn tail(&self, i: usize) -> Argv<'a> {
+        let i = i.min(self.len);
+        // SAFETY: i <= len, so this stays inside the vector or on its NULL,
+        // and the entries from there on are entries of `self`.
+        unsafe { Argv::from_raw(self.ptr.add(i), self.len - i) }
+    }
+
+    pub fn as_ptr(&self) -> *const *const u8 {
+        self.ptr
     }
 }
 
@@ -104,17 +118,23 @@ pub fn split_lines(
     Ok(count)
 }
 
+/// An environment: a NULL-terminated vector of `NAME=value` C strings,
+/// borrowed for `'a`.
 #[derive(Clone, Copy)]
-pub struct Env {
+pub struct Env<'a> {
     ptr: *const *const u8,
+    strings: PhantomData<&'a CStr>,
 }
 
-impl Env {
+impl<'a> Env<'a> {
     /// # Safety
     /// `ptr` must be a NULL-terminated vector of NUL-terminated strings, valid
-    /// and unchanged for the rest of the process.
+    /// and unchanged for `'a`.
     pub unsafe fn from_raw(ptr: *const *const u8) -> Self {
-        Env { ptr }
+        Env {
+            ptr,
+            strings: PhantomData,
+        }
     }
 
     pub fn as_ptr(&self) -> *const *const u8 {
@@ -122,7 +142,7 @@ impl Env {
     }
 
     /// The entries, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &'static CStr> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = &'a CStr> + '_ {
         let mut p = self.ptr;
         core::iter::from_fn(move || {
             // SAFETY: from_raw's contract: we stop at the NULL entry, and
@@ -138,7 +158,7 @@ impl Env {
     }
 
     /// The value of the first `NAME=value` entry.
-    pub fn get(&self, name: &[u8]) -> Option<&'static CStr> {
+    pub fn get(&self, name: &[u8]) -> Option<&'a CStr> {
         let mut p = self.ptr;
         loop {
             // SAFETY: from_raw's contract: we stop at the NULL entry.
@@ -147,7 +167,7 @@ impl Env {
                 return None;
             }
             // SAFETY: each entry is a valid NUL-terminated string.
-            let entry: &'static CStr = unsafe { CStr::from_ptr(entry.cast()) };
+            let entry: &'a CStr = unsafe { CStr::from_ptr(entry.cast()) };
             let bytes = entry.to_bytes_with_nul();
             if bytes.len() > name.len() && bytes.starts_with(name) && bytes[name.len()] == b'=' {
                 return Some(cstr_tail(entry, name.len() + 1));
@@ -158,13 +178,21 @@ impl Env {
     }
 }
 
+/// One change to the payload's environment, applied in command-line order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnvOp<'a> {
+    Set(&'a CStr, &'a CStr),
+    Unset(&'a CStr),
+    Clear,
+}
+
 /// The payload's environment once --setenv/--unsetenv/--clearenv changed
 /// it: `base` with `ops` applied in order, as long as the kernel takes
 /// (no limit of nsinit's own). The vector and the new `KEY=VALUE` entries
 /// live in pages mapped for them and never unmapped (the process execs or
-/// exits), the inherited entries stay where the kernel put them.
-pub fn build_env(base: Env, ops: &[crate::spec::EnvOp]) -> Result<Env, Errno> {
-    use crate::spec::EnvOp;
+/// exits), so they are `'static`; the inherited entries stay where they
+/// were, so the result borrows `base`'s and `ops`' strings.
+pub fn build_env<'a>(base: Env<'a>, ops: &[EnvOp<'a>]) -> Result<Env<'a>, Errno> {
     let inherited = base.iter().count();
     let (sets, text_len) = ops.iter().fold((0, 0), |(n, len), op| match op {
         EnvOp::Set(key, value) => (
@@ -228,34 +256,60 @@ pub fn build_env(base: Env, ops: &[crate::spec::EnvOp]) -> Result<Env, Errno> {
         }
     }
     ptrs[n] = core::ptr::null();
-    // SAFETY: a NULL-terminated vector of NUL-terminated strings, in the
-    // mapping above and in the process's own environment, both kept for
-    // the life of the process.
+    // SAFETY: a NULL-terminated vector of NUL-terminated strings: in the
+    // mapping above (never unmapped) and in `base`, borrowed for 'a.
     Ok(unsafe { Env::from_raw(ptrs.as_ptr()) })
 }
 
+/// Copies `parts` into the zeroed `buf`, leaving at least one NUL after
+/// them; returns their length. One copy of the code for every size.
+fn fill(buf: &mut [u8], parts: &[&[u8]]) -> Result<usize, Errno> {
+    let mut len = 0;
+    for &part in parts {
+        if part.contains(&0) {
+            return Err(Errno::INVAL);
+        }
+        let end = len + part.len();
+        if end >= buf.len() {
+            return Err(Errno::NAMETOOLONG);
+        }
+        buf[len..end].copy_from_slice(part);
+        len = end;
+    }
+    Ok(len)
+}
+
+/// The kernel's PATH_MAX: a path's bytes with the NUL.
+pub const PATH_MAX: usize = 4096;
+
 /// A path built from parts (of C strings, or constants): NUL-terminated,
-/// at most PATH_MAX bytes with the NUL.
-pub struct Path {
-    bytes: [u8; 4096],
+/// at most N bytes with the NUL (PATH_MAX unless a smaller bound is known:
+/// a 4 KB buffer in a frame that a forked child starts from costs the
+/// child as much stack).
+pub struct Path<const N: usize = PATH_MAX> {
+    bytes: [u8; N],
     len: usize,
 }
 
 impl Path {
     /// `dir`, a `/`, `name` and `leaf`; ENAMETOOLONG past PATH_MAX.
+    /// Inlined: a 4 KB result returned through one more frame would be
+    /// one more 4 KB copy on the stack.
+    #[inline(always)]
     pub fn join(dir: &[u8], name: &[u8], leaf: &[u8]) -> Result<Self, Errno> {
+        Self::concat(&[dir, b"/", name, leaf])
+    }
+}
+
+impl<const N: usize> Path<N> {
+    /// The parts one after the other; ENAMETOOLONG past N bytes with the
+    /// NUL, EINVAL for a part with a NUL in it.
+    pub fn concat(parts: &[&[u8]]) -> Result<Self, Errno> {
         let mut p = Path {
-            bytes: [0; 4096],
+            bytes: [0; N],
             len: 0,
         };
-        for part in [dir, b"/", name, leaf] {
-            let end = p.len + part.len();
-            if end >= p.bytes.len() {
-                return Err(Errno::NAMETOOLONG);
-            }
-            p.bytes[p.len..end].copy_from_slice(part);
-            p.len = end;
-        }
+        p.len = fill(&mut p.bytes, parts)?;
         Ok(p)
     }
 
@@ -312,7 +366,6 @@ mod tests {
 
     #[test]
     fn environment_changes_apply_in_order() {
-        use crate::spec::EnvOp;
         let base: std::vec::Vec<std::ffi::CString> = ["A=1", "B=2", "AB=3"]
             .iter()
             .map(|s| std::ffi::CString::new(*s).unwrap())

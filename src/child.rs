@@ -5,7 +5,7 @@
 use crate::argv::{Argv, Env};
 use crate::report::{self, fail, fail_hint, Failed};
 use crate::spec::{Namespaces, Propagation, Spec};
-use crate::supervise::{Ending, Supervisor, FORWARDED};
+use crate::supervise::{Ending, Role, Supervisor};
 use crate::sys;
 use core::ffi::CStr;
 use core::ptr;
@@ -15,14 +15,23 @@ use rustix::io::Errno;
 use rustix::mount::MountPropagationFlags;
 
 /// Runs the child's steps and execs the payload; never returns.
-pub fn run(spec: &Spec, ready: OwnedFd, argv: Argv, env: Env) -> ! {
-    // Only a controlling terminal takes input from TIOCSTI: no guard (and
-    // its 0.1 ms) without one, nor with a session of the payload's own.
-    let tty = !spec.new_session && !spec.console_tty && crate::identity::has_controlling_terminal();
+pub fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env) -> ! {
+    let last = LastSteps {
+        own_session: spec.new_session || role.console_session(),
+        console_tty: role.console_session(),
+        reset_signals: !role.signals_default(),
+        // Only a controlling terminal takes input from TIOCSTI: no guard
+        // (and its 0.1 ms) without one, nor with a session of its own.
+        guard_tty: !spec.new_session
+            && !role.console_session()
+            && crate::identity::has_controlling_terminal(),
+    };
     let steps = setup(spec, &ready).and_then(|()| lock_down(spec, || parent_alive(&ready)));
+    // Its work is done; `--init` closes every fd past stdio.
+    drop(ready);
     let Failed(status) = match steps {
-        Ok(()) if spec.init => stay_as_init(spec, argv, env, tty),
-        Ok(()) => exec_payload(spec, argv, env, tty),
+        Ok(()) if spec.stay_as_init => stay_as_init(spec, argv, env, last),
+        Ok(()) => exec_payload(spec, argv, env, last),
         Err(failed) => failed,
     };
     sys::exit(i32::from(status))
@@ -107,9 +116,7 @@ fn change_dir(dir: &CStr, new_root: bool) -> Result<(), Errno> {
 /// PR_SET_PDEATHSIG with `--kill-child`'s signal.
 fn set_kill_child(spec: &Spec) -> Result<(), Failed> {
     if let Some(sig) = spec.kill_child {
-        // SAFETY: the parser accepts only signal numbers 1-64.
-        let sig = unsafe { rustix::process::Signal::from_raw_unchecked(sig as i32) };
-        rustix::process::set_parent_process_death_signal(Some(sig))
+        rustix::process::set_parent_process_death_signal(Some(sig.to_rustix()))
             .map_err(|e| fail("prctl", b"PR_SET_PDEATHSIG", e))?;
     }
     Ok(())
@@ -150,7 +157,7 @@ fn lock_down(spec: &Spec, parent_alive: impl Fn() -> bool) -> Result<(), Failed>
     rearm_kill_child(spec, parent_alive)?;
     // No setuid file or file capability can raise what the payload has, as
     // under bubblewrap.
-    if !spec.new_privs {
+    if !spec.allow_new_privs {
         rustix::thread::set_no_new_privs(true)
             .map_err(|e| fail("prctl", b"PR_SET_NO_NEW_PRIVS", e))?;
     }
@@ -183,8 +190,7 @@ fn enter_time_namespace(spec: &Spec) -> Result<(), Failed> {
     text.push(b"monotonic ").int(spec.monotonic);
     text.push(b" 0\nboottime ").int(spec.boottime).push(b" 0\n");
     let path = c"/proc/self/timens_offsets";
-    crate::launch::write_once(path, text.as_bytes())
-        .map_err(|(step, e)| fail(step, path.to_bytes(), e))?;
+    sys::write_once(path, text.as_bytes()).map_err(|(step, e)| fail(step, path.to_bytes(), e))?;
     let ns = rustix::fs::open(
         c"/proc/self/ns/time_for_children",
         OFlags::RDONLY | OFlags::CLOEXEC,
@@ -220,7 +226,7 @@ fn set_propagation(p: Propagation) -> Result<(), Failed> {
 /// payload's status, as tini does. This process keeps the caller's
 /// environment in its memory: not dumpable, so the payload can neither
 /// read /proc/1/environ nor ptrace it.
-fn stay_as_init(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
+fn stay_as_init(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
     use rustix::process::{getpid, set_dumpable_behavior, DumpableBehavior, Pid};
     if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
         return fail("prctl", b"PR_SET_DUMPABLE", e);
@@ -230,17 +236,13 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
         // Not PID 1 of a namespace: orphans come to us only as a subreaper.
         let _ = rustix::process::set_child_subreaper(Some(init));
     }
-    let mut sup = Supervisor {
-        payload: 0,
-        forward: FORWARDED,
-        stop: 0,
-        shares_group: !spec.new_session && !spec.console_tty,
-    };
+    let mut sup = Supervisor::init(last.own_session);
     // Already blocked by the parent before the clone; the payload unblocks.
     if let Err(e) = sys::sigprocmask(linux_raw_sys::general::SIG_BLOCK, sup.waited()) {
         return fail("sigprocmask", b"", e);
     }
-    match sys::fork_with_flags(0) {
+    // SAFETY: nsinit has one thread.
+    match unsafe { sys::fork_with_flags(0) } {
         Err(e) => fail("fork", b"payload", e),
         Ok(None) => {
             // Without -p nothing else ends the payload with us: it takes
@@ -249,12 +251,14 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
             if let Err(failed) = rearm_kill_child(spec, init_alive) {
                 return failed;
             }
-            exec_payload(spec, argv, env, tty)
+            exec_payload(spec, argv, env, last)
         }
         Ok(Some(pid)) => {
             sup.payload = pid;
             // The payload closes what it must not inherit; we need none of it.
-            let _ = sys::close_from(3, false);
+            // SAFETY: past the stdio this process owns no fd: `run` dropped
+            // the go pipe, and the rest were inherited, owned by no one here.
+            let _ = unsafe { sys::close_from(3) };
             report::debug("init: waiting for the payload", b"");
             match sup.wait() {
                 Ok(Ending::Payload(exit)) => sys::exit(exit.status),
@@ -265,20 +269,34 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
     }
 }
 
+/// What the last steps before execve do, decided from the Spec and
+/// nsinit's role before the child's first step.
+#[derive(Clone, Copy)]
+struct LastSteps {
+    /// setsid(): `--new-session`, or PID 1 of a VM.
+    own_session: bool,
+    /// The console (stdin) becomes the controlling terminal.
+    console_tty: bool,
+    /// Dispositions the caller left ignored are reset.
+    reset_signals: bool,
+    /// The TIOCSTI filter guards the caller's terminal.
+    guard_tty: bool,
+}
+
 /// The last steps, then execve: session, fds, signals, the payload's
-/// environment and argv, the terminal guard where `tty`.
-fn exec_payload(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
-    if spec.new_session || spec.console_tty {
+/// environment and argv, the terminal guard.
+fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
+    if last.own_session {
         if let Err(e) = rustix::process::setsid() {
             return fail("setsid", b"", e);
         }
     }
-    if spec.console_tty {
+    if last.console_tty {
         // Not fatal: a console without a tty (console=null) still runs.
         // SAFETY: fd 0 stays open for the life of the process.
         let stdin = unsafe { rustix::fd::BorrowedFd::borrow_raw(0) };
         if let Err(e) = rustix::process::ioctl_tiocsctty(stdin) {
-            fail("ioctl TIOCSCTTY", b"stdin", e);
+            report::warn("ioctl TIOCSCTTY", b"stdin", e);
         }
     }
     // Inherited fds past stdio (and the --preserve-fds ones) must not reach
@@ -293,7 +311,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
     // The fault handlers stay: execve resets them, and until then a stack
     // overflow in these last steps is nsinit's crash (125), not the
     // payload's 139.
-    if !spec.signals_default {
+    if last.reset_signals {
         for sig in 1..=64 {
             if sig != 9 && sig != 19 && !sys::FAULTS.contains(&sig) {
                 let _ = sys::set_default_action(sig);
@@ -304,7 +322,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
 
     let default_argv: [*const u8; 2];
     let (program, payload_argv) = match spec
-        .program
+        .payload_index
         .and_then(|i| Some((argv.get(i)?, argv.tail(i))))
     {
         Some(found) => found,
@@ -314,7 +332,9 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
                 .filter(|s| !s.is_empty())
                 .unwrap_or(c"/bin/sh");
             default_argv = [shell.as_ptr().cast(), ptr::null()];
-            (shell, default_argv.as_ptr())
+            // SAFETY: one C string (from the environment or static) and a
+            // NULL, in this frame, which outlives the execve below.
+            (shell, unsafe { Argv::from_raw(default_argv.as_ptr(), 1) })
         }
     };
     let env = if spec.env.is_empty() {
@@ -326,7 +346,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
         }
     };
     // Last before execve: nothing of nsinit's own runs under the filter.
-    if tty {
+    if last.guard_tty {
         if let Err(failed) = crate::identity::guard_terminal() {
             return failed;
         }
@@ -341,7 +361,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, tty: bool) -> Failed {
 #[inline(never)]
 fn cloexec_inherited(first: u32) -> Result<(), Errno> {
     use rustix::process::{getrlimit, Resource};
-    match sys::close_from(first, true) {
+    match sys::cloexec_from(first) {
         Err(Errno::NOSYS | Errno::INVAL) => {
             let limit = getrlimit(Resource::Nofile);
             let most = limit

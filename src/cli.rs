@@ -5,11 +5,14 @@
 //! word that is not an option (getopt's "+" mode: the payload's own flags
 //! are never read as ours).
 
-use crate::argv::cstr_tail;
+use crate::argv::{cstr_tail, Argv, EnvOp};
 use crate::idmap::{self, OwnId};
+use crate::num::{parse_i64, parse_number, parse_u32};
+use crate::report::{self, Stdio};
+use crate::signals::{self, Signal};
 use crate::spec::{
-    EnvOp, MountKind, MountOp, Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT,
-    DEV, MAX_MOUNT_OPS,
+    MountKind, MountOp, Namespaces, Propagation, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT, DEV,
+    MAX_MOUNT_OPS,
 };
 use core::ffi::CStr;
 
@@ -28,6 +31,32 @@ pub enum Command {
     Run,
     Help,
     Version,
+}
+
+/// What to do once the command line is read: run the payload, or leave at
+/// once with this status (after --help or --version, 0; after a bad
+/// option, said on stderr, 125).
+#[must_use]
+pub enum Next {
+    Run,
+    Exit(u8),
+}
+
+/// Reads nsinit's own argv into `spec` (`Spec::new()`, to be filled),
+/// printing the help, the version or the error where one is asked for.
+pub fn read_command_line(argv: Argv<'static>, spec: &mut Spec<'static>) -> Next {
+    match parse(argv.iter(), spec) {
+        Ok(Command::Run) => Next::Run,
+        Ok(Command::Help) => {
+            report::write_packed(Stdio::Out, USAGE_PACKED);
+            Next::Exit(0)
+        }
+        Ok(Command::Version) => {
+            report::write_all(Stdio::Out, VERSION.as_bytes());
+            Next::Exit(0)
+        }
+        Err(e) => Next::Exit(report::fail_why("option", e.arg, e.reason, "see nsinit --help").0),
+    }
 }
 
 /// A bad command line: the word at fault and what is wrong with it.
@@ -166,30 +195,6 @@ options! {
     (b'V', "version", Nothing, Opt::Version),
 }
 
-/// Signal names 1-31 in order, as kill -l prints them; one string rather
-/// than a table of 31 pointers (half a kilobyte in a 30 KB binary).
-const SIGNAL_NAMES: &str =
-    "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT \
-    CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS";
-
-/// The name of signal `sig` without "SIG", or "(realtime)".
-pub fn signal_name(sig: u32) -> &'static [u8] {
-    let index = (sig as usize).wrapping_sub(1);
-    SIGNAL_NAMES
-        .split(' ')
-        .nth(index)
-        .map_or(b"(realtime)", str::as_bytes)
-}
-
-/// A signal given as a number (1-64) or a name, with or without "SIG".
-pub fn parse_signal(s: &[u8]) -> Option<u32> {
-    if let Some(n) = idmap::parse_u32(s) {
-        return (1..=64).contains(&n).then_some(n);
-    }
-    let name = s.strip_prefix(b"SIG").unwrap_or(s);
-    Some(pick(SIGNAL_NAMES, name)? as u32 + 1)
-}
-
 /// The position of `word` among the space-separated `words`: one string
 /// compare loop for every choice of a word.
 fn pick(words: &str, word: &[u8]) -> Option<usize> {
@@ -215,26 +220,11 @@ const NEXT_OP: &str = "--size and --perms apply to the next --tmpfs (--perms: or
 /// 4-byte write.
 fn parse_port(s: &[u8]) -> Option<u16> {
     let n = match s.strip_prefix(b"0x") {
-        Some(hex) if hex.len() <= 4 => idmap::parse_number(hex, 16)?,
+        Some(hex) if hex.len() <= 4 => parse_number(hex, 16)?,
         Some(_) => return None,
-        None => idmap::parse_number(s, 10)?,
+        None => parse_number(s, 10)?,
     };
     u16::try_from(n).ok().filter(|&p| p <= 0xfffc)
-}
-
-#[inline(never)]
-fn parse_i64(s: &[u8]) -> Option<i64> {
-    let (neg, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        Some((b'+', rest)) => (false, rest),
-        _ => (false, s),
-    };
-    let n = idmap::parse_number(digits, 10)?;
-    if neg {
-        0i64.checked_sub_unsigned(n)
-    } else {
-        i64::try_from(n).ok()
-    }
 }
 
 const fn count_spaces(s: &str) -> usize {
@@ -328,7 +318,7 @@ impl<'a> Parser<'_, 'a> {
         let bytes = word.to_bytes();
         let mut next = || words.next().map(|(_, w)| w).ok_or("needs a value");
         if bytes == b"--" {
-            self.spec.program = next().ok().map(|_| index + 1);
+            self.spec.payload_index = next().ok().map(|_| index + 1);
         } else if let Some(long) = bytes.strip_prefix(b"--") {
             let (name, inline) = match long.iter().position(|&c| c == b'=') {
                 Some(eq) => (&long[..eq], Some(cstr_tail(word, eq + 3))),
@@ -366,7 +356,7 @@ impl<'a> Parser<'_, 'a> {
             }
             return Ok(Step::Next);
         } else {
-            self.spec.program = Some(index);
+            self.spec.payload_index = Some(index);
         }
         Ok(Step::Payload)
     }
@@ -398,7 +388,7 @@ impl<'a> Parser<'_, 'a> {
                 *ns |= Namespaces::USER;
             }
             Opt::MapUser | Opt::MapGroup => {
-                let id = idmap::parse_u32(v)
+                let id = parse_u32(v)
                     .filter(|&id| id != u32::MAX)
                     .ok_or("expected a numeric id below 4294967295")?;
                 if matches!(opt, Opt::MapUser) {
@@ -474,19 +464,19 @@ impl<'a> Parser<'_, 'a> {
             Opt::KillChild => {
                 self.kill_child_arg = Some(arg);
                 let sig = match value {
-                    None => 9,
-                    Some(_) => parse_signal(v).ok_or("expected a signal name or number 1-64")?,
+                    None => Signal::KILL,
+                    Some(_) => signals::parse(v).ok_or("expected a signal name or number 1-64")?,
                 };
                 s.kill_child = Some(sig);
             }
             Opt::PreserveFds => {
-                let n = idmap::parse_u32(v)
+                let n = parse_u32(v)
                     .filter(|&n| n <= i32::MAX as u32 - 3)
                     .ok_or("expected a number of fds")?;
                 s.preserve_fds = n;
             }
             Opt::Uid | Opt::Gid => {
-                let id = idmap::parse_u32(v)
+                let id = parse_u32(v)
                     .filter(|&id| id != u32::MAX)
                     .ok_or("expected a numeric id below 4294967295")?;
                 if matches!(opt, Opt::Uid) {
@@ -556,7 +546,7 @@ impl<'a> Parser<'_, 'a> {
             }
             Opt::Size | Opt::Perms => {
                 let size = matches!(opt, Opt::Size);
-                let n = idmap::parse_number(v, if size { 10 } else { 8 });
+                let n = parse_number(v, if size { 10 } else { 8 });
                 if size {
                     self.next_size = n.filter(|&n| n > 0).ok_or("expected a size in bytes")?;
                 } else {
@@ -565,21 +555,21 @@ impl<'a> Parser<'_, 'a> {
                 }
                 self.pending = Some(arg);
             }
-            Opt::Init => s.init = true,
+            Opt::Init => s.stay_as_init = true,
             Opt::NewSession => s.new_session = true,
-            Opt::NewPrivs => s.new_privs = true,
+            Opt::NewPrivs => s.allow_new_privs = true,
             Opt::Grace => {
-                let secs = idmap::parse_u32(v).filter(|&n| n <= 3600);
-                s.grace_secs = Some(secs.ok_or("expected seconds, 0-3600")?);
+                let secs = parse_u32(v).filter(|&n| n <= 3600);
+                s.vm.grace_secs = Some(secs.ok_or("expected seconds, 0-3600")?);
             }
             Opt::DebugExit => {
                 let port = match value {
                     None => Some(DEFAULT_DEBUG_EXIT_PORT),
                     Some(_) => parse_port(v),
                 };
-                s.debug_exit = Some(port.ok_or("expected an I/O port such as 0xf4")?);
+                s.vm.debug_exit = Some(port.ok_or("expected an I/O port such as 0xf4")?);
             }
-            Opt::Reboot => s.reboot = true,
+            Opt::Reboot => s.vm.reboot = true,
             Opt::Debug => s.debug = true,
             Opt::Help => return Ok(Step::Done(Command::Help)),
             Opt::Version => return Ok(Step::Done(Command::Version)),
@@ -633,7 +623,7 @@ impl<'a> Parser<'_, 'a> {
         // A pid namespace's PID 1 gets only the signals it handles, and
         // from outside only KILL: no other death signal would end it.
         if let (Some(arg), Some(sig)) = (self.kill_child_arg, s.kill_child) {
-            if sig != 9 && s.namespaces.has(Namespaces::PID) && !s.init {
+            if sig != Signal::KILL && s.namespaces.has(Namespaces::PID) && !s.stay_as_init {
                 return error(
                     arg,
                     "a pid namespace's PID 1 ignores it: use KILL or --init",
@@ -706,10 +696,18 @@ mod tests {
     }
 
     #[test]
+    fn packed_help_unpacks_to_the_original() {
+        let mut buf = [0u8; 4096];
+        let usage = report::unpack(USAGE_PACKED, &mut buf);
+        assert_eq!(usage, USAGE.as_bytes());
+        assert!(USAGE_PACKED.len() < usage.len() * 3 / 4);
+    }
+
+    #[test]
     fn defaults() {
         let s = spec(&[]);
         assert_eq!(s, Spec::default());
-        assert_eq!(s.program, None);
+        assert_eq!(s.payload_index, None);
     }
 
     #[test]
@@ -717,16 +715,16 @@ mod tests {
         let s = spec(&["-Urpf", "-m", "sh", "-c", "-x"]);
         let want = Namespaces::USER | Namespaces::PID | Namespaces::MOUNT;
         assert_eq!(s.namespaces.0, want);
-        assert_eq!(s.program, Some(3));
+        assert_eq!(s.payload_index, Some(3));
         assert_eq!(s.uid_map.own, Some(OwnId::Id(0)));
         assert_eq!(s.setgroups, Some(SetGroups::Deny));
     }
 
     #[test]
     fn double_dash_ends_options() {
-        assert_eq!(spec(&["-u", "--", "-p"]).program, Some(3));
-        assert_eq!(spec(&["-u", "--"]).program, None);
-        assert_eq!(spec(&["-u", "--", "--"]).program, Some(3));
+        assert_eq!(spec(&["-u", "--", "-p"]).payload_index, Some(3));
+        assert_eq!(spec(&["-u", "--"]).payload_index, None);
+        assert_eq!(spec(&["-u", "--", "--"]).payload_index, Some(3));
     }
 
     #[test]
@@ -740,7 +738,7 @@ mod tests {
         assert!(a.namespaces.has(Namespaces::UTS));
         // Optional values only after '='.
         let s = spec(&["--mount-proc", "/p"]);
-        assert_eq!((s.mount_proc, s.program), (Some(c"/proc"), Some(2)));
+        assert_eq!((s.mount_proc, s.payload_index), (Some(c"/proc"), Some(2)));
         assert_eq!(spec(&["--mount-proc=/p"]).mount_proc, Some(c"/p"));
     }
 
@@ -793,10 +791,19 @@ mod tests {
 
     #[test]
     fn kill_child_signals() {
-        assert_eq!(spec(&["--kill-child"]).kill_child, Some(9));
-        assert_eq!(spec(&["--kill-child=TERM"]).kill_child, Some(15));
-        assert_eq!(spec(&["--kill-child=SIGUSR1"]).kill_child, Some(10));
-        assert_eq!(spec(&["--kill-child=34"]).kill_child, Some(34));
+        assert_eq!(spec(&["--kill-child"]).kill_child.map(Signal::get), Some(9));
+        assert_eq!(
+            spec(&["--kill-child=TERM"]).kill_child.map(Signal::get),
+            Some(15)
+        );
+        assert_eq!(
+            spec(&["--kill-child=SIGUSR1"]).kill_child.map(Signal::get),
+            Some(10)
+        );
+        assert_eq!(
+            spec(&["--kill-child=34"]).kill_child.map(Signal::get),
+            Some(34)
+        );
     }
 
     #[test]
@@ -808,10 +815,10 @@ mod tests {
             "--debug-exit",
             "--reboot",
         ]);
-        assert!(s.init && s.new_session && s.reboot);
-        assert_eq!((s.grace_secs, s.debug_exit), (Some(10), Some(0xf4)));
-        assert_eq!(spec(&["--debug-exit=0x501"]).debug_exit, Some(0x501));
-        assert_eq!(spec(&["--debug-exit=1280"]).debug_exit, Some(1280));
+        assert!(s.stay_as_init && s.new_session && s.vm.reboot);
+        assert_eq!((s.vm.grace_secs, s.vm.debug_exit), (Some(10), Some(0xf4)));
+        assert_eq!(spec(&["--debug-exit=0x501"]).vm.debug_exit, Some(0x501));
+        assert_eq!(spec(&["--debug-exit=1280"]).vm.debug_exit, Some(1280));
         for bad in [
             "--debug-exit=0x",
             "--debug-exit=0x10000",
@@ -856,7 +863,7 @@ mod tests {
                 EnvOp::Set(c"C", c"")
             ]
         );
-        assert_eq!(s.program, Some(12));
+        assert_eq!(s.payload_index, Some(12));
         assert_eq!(
             run(&["--setenv", "A"]),
             Err(("--setenv".to_string(), "needs a value"))
@@ -988,11 +995,19 @@ mod tests {
             Err(("--kill-child=TERM".to_string(), term))
         );
         assert_eq!(
-            spec(&["-p", "--init", "--kill-child=TERM"]).kill_child,
+            spec(&["-p", "--init", "--kill-child=TERM"])
+                .kill_child
+                .map(Signal::get),
             Some(15)
         );
-        assert_eq!(spec(&["--kill-child=TERM"]).kill_child, Some(15));
-        assert_eq!(spec(&["-p", "--kill-child"]).kill_child, Some(9));
+        assert_eq!(
+            spec(&["--kill-child=TERM"]).kill_child.map(Signal::get),
+            Some(15)
+        );
+        assert_eq!(
+            spec(&["-p", "--kill-child"]).kill_child.map(Signal::get),
+            Some(9)
+        );
         // --uid alone takes the gid with it.
         let s = spec(&["--uid=7"]);
         assert_eq!((s.uid, s.gid), (Some(7), Some(7)));
@@ -1030,20 +1045,6 @@ mod tests {
         assert_eq!(
             run(&refs).unwrap_err().1,
             "more than 340 ranges (the kernel's limit)"
-        );
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_i64(b"9223372036854775808"), None);
-        assert_eq!(parse_i64(b"-"), None);
-        assert_eq!(parse_signal(b"0"), None);
-        assert_eq!(parse_signal(b"SIGSYS"), Some(31));
-        assert_eq!(parse_signal(b"STKFLT"), Some(16));
-        assert_eq!(
-            (signal_name(1), signal_name(31), signal_name(34)),
-            (&b"HUP"[..], &b"SYS"[..], &b"(realtime)"[..])
         );
     }
 
@@ -1098,7 +1099,7 @@ mod tests {
             ]
         );
         assert_eq!(s.namespaces.0, Namespaces::MOUNT);
-        assert_eq!(s.program, Some(14));
+        assert_eq!(s.payload_index, Some(14));
         // -R's directory first, --dev spelled out, --mount-proc last.
         let s = spec(&["-R", "/r", "--mount-proc", "--dev", "/d"]);
         let plan: Vec<_> = s

@@ -8,6 +8,7 @@
 //! - `first + count` may not wrap around 2^32, so id 4294967295 is never
 //!   mapped (it is the "no id" value of the id-changing calls).
 
+use crate::num::parse_u32;
 use heapless::Vec;
 
 pub const MAX_RANGES: usize = 340;
@@ -147,7 +148,7 @@ impl MapText {
     fn line(&mut self, r: &Range) -> Result<(), &'static str> {
         let mut digits = [0u8; 20];
         for (n, sep) in [(r.inner, b' '), (r.outer, b' '), (r.count, b'\n')] {
-            let d = crate::report::format_u64(u64::from(n), &mut digits);
+            let d = crate::num::format_u64(u64::from(n), &mut digits);
             let full = "the map text is over the kernel's one-page limit";
             self.buf.extend_from_slice(d).map_err(|_| full)?;
             self.buf.push(sep).map_err(|_| full)?;
@@ -180,22 +181,6 @@ pub fn parse_range(s: &[u8]) -> Result<Range, &'static str> {
         inner,
         outer,
         count,
-    })
-}
-
-/// A plain decimal u32: digits only, no sign, no spaces, no overflow.
-pub fn parse_u32(s: &[u8]) -> Option<u32> {
-    u32::try_from(parse_number(s, 10)?).ok()
-}
-
-/// Digits in `radix` (up to 16), no sign, no prefix, no overflow.
-pub fn parse_number(s: &[u8], radix: u32) -> Option<u64> {
-    if s.is_empty() {
-        return None;
-    }
-    s.iter().try_fold(0u64, |n, &c| {
-        n.checked_mul(u64::from(radix))?
-            .checked_add(u64::from((c as char).to_digit(radix)?))
     })
 }
 

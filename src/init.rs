@@ -8,9 +8,10 @@
 
 use crate::argv::{self, Argv, Env};
 use crate::report::{self, fail, fail_why, Failed, STATUS_SETUP};
+use crate::signals::{self, SYNC_FAULTS};
 use crate::spec::{Spec, DEFAULT_GRACE_SECS};
-use crate::supervise::{self, Ending, Exit, Supervisor, FORWARDED, SYNC_FAULTS};
-use crate::sys::{self, sig_bit, SigSet};
+use crate::supervise::{Ending, Exit, Role, Supervisor};
+use crate::sys::{self, sig_bit};
 use core::ffi::CStr;
 use core::ptr;
 use linux_raw_sys::general as k;
@@ -20,14 +21,8 @@ use rustix::system::RebootCommand;
 /// Defaults baked into an image: one argument per line.
 pub const DEFAULTS_FILE: &CStr = c"/etc/nsinit/args";
 
-/// On a VM these end the wait and start the shutdown: SIGINT is how the
-/// kernel reports Ctrl-Alt-Del once reboot(CAD_OFF) is set; SIGTERM and
-/// SIGPWR are the usual requests to init. The rest is forwarded.
-const VM_STOP: SigSet = sig_bit(k::SIGINT) | sig_bit(k::SIGTERM) | sig_bit(k::SIGPWR);
-const VM_FORWARD: SigSet = FORWARDED & !VM_STOP;
-
 /// `spec` is `Spec::new()`, to be filled.
-pub fn main(kernel_argv: Argv, env: Env, spec: &mut Spec<'static>) -> ! {
+pub fn main(kernel_argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> ! {
     // PID 1 has no default action for signals: one it neither handles nor
     // blocks is dropped. Block them all first and take them with sigwaitinfo.
     let _ = sys::sigprocmask(k::SIG_BLOCK, !SYNC_FAULTS);
@@ -62,7 +57,7 @@ pub fn main(kernel_argv: Argv, env: Env, spec: &mut Spec<'static>) -> ! {
         Ok(argv) => argv,
         Err(Failed(status)) => finish(vm, status, spec),
     };
-    if let Err(status) = crate::launch::parse(argv, spec) {
+    if let crate::cli::Next::Exit(status) = crate::cli::read_command_line(argv, spec) {
         finish(vm, status, spec)
     }
     report::set_debug(spec.debug);
@@ -74,24 +69,15 @@ pub fn main(kernel_argv: Argv, env: Env, spec: &mut Spec<'static>) -> ! {
         },
         b"",
     );
-    if vm {
-        // Its own session with the console as controlling terminal, so that
-        // ^C reaches the payload's foreground job and not PID 1.
-        spec.new_session = true;
-        spec.console_tty = true;
-        // The kernel starts PID 1 with every signal at its default and
-        // nsinit ignores none: the child need not reset all 64 (which costs
-        // about a millisecond under TCG).
-        spec.signals_default = true;
-    }
-    let mut sup = Supervisor {
-        payload: 0,
-        forward: if vm { VM_FORWARD } else { FORWARDED },
-        stop: if vm { VM_STOP } else { 0 },
-        shares_group: !spec.new_session,
+    let (role, mut sup) = match vm {
+        true => (Role::VmInit, Supervisor::vm_init()),
+        false => (
+            Role::ContainerInit,
+            Supervisor::container_init(spec.new_session),
+        ),
     };
     let mut status = None;
-    match crate::launch::start(spec, argv, env, sup.waited()) {
+    match crate::launch::start(spec, role, argv, env, sup.waited()) {
         Err(_) => {}
         Ok(pid) => {
             sup.payload = pid;
@@ -134,11 +120,11 @@ fn take_console() {
 /// The kernel's argv (the words after `--` on its command line), else the
 /// image's defaults file, else a shell in every namespace with root mapped.
 fn choose_args<'a>(
-    kernel: Argv,
+    kernel: Argv<'static>,
     text: &'a mut [u8; 4097],
     ptrs: &'a mut [*const u8; 64],
     builtin: &'a [*const u8; 5],
-) -> Result<Argv, Failed> {
+) -> Result<Argv<'static>, Failed> {
     if kernel.len() > 1 {
         return Ok(kernel);
     }
@@ -182,13 +168,7 @@ fn finish(vm: bool, status: u8, spec: &Spec) -> ! {
     if !vm {
         sys::exit(i32::from(status));
     }
-    let nobody = Supervisor {
-        payload: 0,
-        forward: 0,
-        stop: 0,
-        shares_group: false,
-    };
-    shutdown(spec, &nobody, None, status)
+    shutdown(spec, &Supervisor::vm_init(), None, status)
 }
 
 /// Reaps whatever ends within `micros`, noting the payload's end in
@@ -213,7 +193,7 @@ fn reap_for(sup: &Supervisor, status: &mut Option<Exit>, micros: u64) -> bool {
 fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8) -> ! {
     report::debug("shutdown: SIGTERM to all", b"");
     let _ = sys::kill_all(k::SIGTERM);
-    let grace = u64::from(spec.grace_secs.unwrap_or(DEFAULT_GRACE_SECS)) * 1_000_000;
+    let grace = u64::from(spec.vm.grace_secs.unwrap_or(DEFAULT_GRACE_SECS)) * 1_000_000;
     if reap_for(sup, &mut status, grace) {
         report::debug("shutdown: SIGKILL to all", b"");
         let _ = sys::kill_all(k::SIGKILL);
@@ -232,30 +212,30 @@ fn shutdown(spec: &Spec, sup: &Supervisor, mut status: Option<Exit>, not_run: u8
             signal: Some(sig), ..
         }) => line
             .push(b"nsinit: payload killed by SIG")
-            .push(supervise::signal_name(sig))
+            .push(signals::name(sig))
             .push(b", status "),
         Some(_) => line.push(b"nsinit: payload exited with status "),
     };
-    line.num(code as u64).push(if spec.reboot {
+    line.num(code as u64).push(if spec.vm.reboot {
         b"; rebooting"
     } else {
         b"; powering off"
     });
     line.send();
 
-    if let Some(port) = spec.debug_exit {
+    if let Some(port) = spec.vm.debug_exit {
         // QEMU exits at once with (value << 1) | 1.
         if let Err(e) = sys::write_io_port(port, code as u32) {
-            fail("outl", b"debug-exit port", e);
+            report::warn("outl", b"debug-exit port", e);
         }
     }
-    let cmd = if spec.reboot {
+    let cmd = if spec.vm.reboot {
         RebootCommand::Restart
     } else {
         RebootCommand::PowerOff
     };
     if let Err(e) = rustix::system::reboot(cmd) {
-        fail("reboot", b"", e);
+        report::warn("reboot", b"", e);
     }
     loop {
         let _ = sys::sigwaitinfo(!SYNC_FAULTS);

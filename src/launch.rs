@@ -2,37 +2,29 @@
 //! once, write its id maps from out here, let it go, forward signals to it
 //! and leave with its exit status.
 
-use crate::argv::{Argv, Env};
-use crate::cli::{self, Command};
+use crate::argv::{Argv, Env, Path};
+use crate::cli::{self, Next};
 use crate::idmap::{IdMap, MapText};
 use crate::report::{self, fail, fail_hint, fail_why, Failed};
 use crate::spec::{Namespaces, Spec};
-use crate::supervise::{Ending, Supervisor, FORWARDED};
+use crate::supervise::{Ending, Role, Supervisor};
 use crate::sys;
 use linux_raw_sys::general as k;
-use rustix::fd::OwnedFd;
-use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, WaitOptions};
 
 /// nsinit as a command: returns the exit status.
 /// `spec` is `Spec::new()`, to be filled.
-pub fn main(argv: Argv, env: Env, spec: &mut Spec<'static>) -> i32 {
-    if let Err(status) = parse(argv, spec) {
+pub fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i32 {
+    if let Next::Exit(status) = cli::read_command_line(argv, spec) {
         return i32::from(status);
     }
     report::set_debug(spec.debug);
     report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
-    let supervisor = |payload| Supervisor {
-        payload,
-        forward: FORWARDED,
-        stop: 0,
-        shares_group: !spec.new_session,
-    };
     let run = || -> Result<i32, Failed> {
-        let waited = supervisor(0).waited();
-        let child = start(spec, argv, env, waited)?;
-        match supervisor(child).wait()? {
+        let mut sup = Supervisor::launcher(spec.new_session);
+        sup.payload = start(spec, Role::Launcher, argv, env, sup.waited())?;
+        match sup.wait()? {
             Ending::Payload(exit) => Ok(exit.status),
             Ending::Stop(sig) => Ok(128 + sig as i32),
         }
@@ -40,29 +32,17 @@ pub fn main(argv: Argv, env: Env, spec: &mut Spec<'static>) -> i32 {
     run().unwrap_or_else(|Failed(status)| i32::from(status))
 }
 
-/// Parses the command line into `spec`. `Err(status)` when there is
-/// nothing to run: after --help or --version (0), or a bad option (125,
-/// said on stderr).
-pub fn parse(argv: Argv, spec: &mut Spec<'static>) -> Result<(), u8> {
-    match cli::parse(argv.iter(), spec) {
-        Ok(Command::Run) => Ok(()),
-        Ok(Command::Help) => {
-            report::write_packed(1, cli::USAGE_PACKED);
-            Err(0)
-        }
-        Ok(Command::Version) => {
-            report::write_all(1, cli::VERSION.as_bytes());
-            Err(0)
-        }
-        Err(e) => Err(fail_why("option", e.arg, e.reason, "see nsinit --help").0),
-    }
-}
-
 /// Clones the child into its namespaces, writes its maps and lets it go;
 /// returns its pid. `waited` (the signals the caller will wait for) is
 /// blocked first, so nothing sent in between is lost; the child unblocks
 /// everything before exec.
-pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u32, Failed> {
+pub fn start(
+    spec: &Spec,
+    role: Role,
+    argv: Argv,
+    env: Env,
+    waited: sys::SigSet,
+) -> Result<u32, Failed> {
     // The maps are rendered before any process exists, so a bad one costs
     // nothing to undo.
     let (mut uid_text, mut gid_text) = (MapText::default(), MapText::default());
@@ -82,11 +62,13 @@ pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u
         .map_err(|e| fail("pipe", b"", e))?;
 
     let flags = spec.namespaces.clone_flags();
-    let child = match sys::fork_with_flags(flags) {
+    // SAFETY: nsinit has one thread (the library's host tests never start
+    // a child).
+    let child = match unsafe { sys::fork_with_flags(flags) } {
         Err(e) => return Err(clone_failure(spec.namespaces, e)),
         Ok(None) => {
             drop(ready_w);
-            crate::child::run(spec, ready_r, argv, env)
+            crate::child::run(spec, role, ready_r, argv, env)
         }
         Ok(Some(pid)) => pid,
     };
@@ -103,7 +85,7 @@ pub fn start(spec: &Spec, argv: Argv, env: Env, waited: sys::SigSet) -> Result<u
         if let Err(failed) = write_maps(spec, child, (uid, gid), (&uid_text, &gid_text)) {
             // The child is still waiting for its go byte: it never ran a
             // thing of the payload's.
-            crate::supervise::send(child, k::SIGKILL);
+            crate::supervise::send(child, crate::signals::Signal::KILL);
             let _ = rustix::process::waitpid(Pid::from_raw(child as i32), WaitOptions::empty());
             return Err(failed);
         }
@@ -209,28 +191,11 @@ fn write_proc_file(
     bytes: &[u8],
     hint: impl Fn(Errno) -> &'static str,
 ) -> Result<(), Failed> {
-    let mut path = report::Line::new();
-    path.push(b"/proc/")
-        .num(u64::from(pid))
-        .push(b"/")
-        .push(file.as_bytes())
-        .push(b"\0");
-    let path = path.as_bytes();
-    // SAFETY: digits and a fixed name, then the one NUL at the end.
-    let cpath = unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(path) };
-    write_once(cpath, bytes)
-        .map_err(|(step, e)| fail_hint(step, &path[..path.len() - 1], e, hint(e)))
-}
-
-/// Writes `bytes` to `path` in one write(2), as the kernel's id-map,
-/// setgroups and timens_offsets files require; a short write is an error.
-/// The error comes with the step that met it, "open" or "write".
-pub fn write_once(path: &core::ffi::CStr, bytes: &[u8]) -> Result<(), (&'static str, Errno)> {
-    let fd: OwnedFd = rustix::fs::open(path, OFlags::WRONLY | OFlags::CLOEXEC, Mode::empty())
-        .map_err(|e| ("open", e))?;
-    match rustix::io::write(&fd, bytes) {
-        Ok(n) if n == bytes.len() => Ok(()),
-        Ok(_) => Err(("write", Errno::IO)),
-        Err(e) => Err(("write", e)),
-    }
+    let mut digits = [0; 20];
+    let pid = crate::num::format_u64(u64::from(pid), &mut digits);
+    // "/proc/" + 20 digits + "/setgroups" and the NUL fit in 48 bytes.
+    let path = Path::<48>::concat(&[b"/proc/", pid, b"/", file.as_bytes()])
+        .map_err(|e| fail("path", file.as_bytes(), e))?;
+    sys::write_once(path.as_cstr(), bytes)
+        .map_err(|(step, e)| fail_hint(step, path.as_cstr().to_bytes(), e, hint(e)))
 }

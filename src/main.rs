@@ -46,7 +46,7 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
 }
 
 #[inline(never)]
-fn run(argv: Argv, env: Env) -> ! {
+fn run(argv: Argv<'static>, env: Env<'static>) -> ! {
     // SAFETY: one thread, and run is called once: this is the only
     // reference to SPEC there ever is.
     let spec = unsafe { &mut *core::ptr::addr_of_mut!(SPEC) };
@@ -82,7 +82,7 @@ fn open_stdio() -> bool {
 extern "C" fn crashed(sig: u32, _code: i32) {
     let mut line = nsinit::report::Line::new();
     line.push(b"nsinit: internal error: SIG")
-        .push(nsinit::cli::signal_name(sig));
+        .push(nsinit::signals::name(sig));
     line.send();
     nsinit::sys::exit(125)
 }
@@ -90,7 +90,10 @@ extern "C" fn crashed(sig: u32, _code: i32) {
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     // No core::fmt here: the message would pull in kilobytes of formatting.
-    nsinit::report::write_all(2, b"nsinit: internal error: panic\n");
+    nsinit::report::write_all(
+        nsinit::report::Stdio::Err,
+        b"nsinit: internal error: panic\n",
+    );
     nsinit::sys::exit(125)
 }
 

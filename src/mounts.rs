@@ -433,7 +433,7 @@ fn new_tmpfs(op: &MountOp) -> Result<OwnedFd, Errno> {
 /// `n` in decimal, as a C string in `buf`.
 fn decimal(n: u64, buf: &mut [u8; 21]) -> &CStr {
     let mut digits = [0u8; 20];
-    let digits = report::format_u64(n, &mut digits);
+    let digits = crate::num::format_u64(n, &mut digits);
     buf[..digits.len()].copy_from_slice(digits);
     CStr::from_bytes_until_nul(buf).unwrap_or(c"0")
 }

@@ -21,7 +21,23 @@ pub const STATUS_NOT_FOUND: u8 = 127;
 /// a plain call with its arguments in registers: a struct describing the
 /// failure, built at some fifty sites and moved up the stack, cost 2 KB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use = "a failed step ends the run: return it, or use `warn` for one that does not"]
 pub struct Failed(pub u8);
+
+impl Failed {
+    /// The same failure, reported, with another exit status (exec's 126
+    /// and 127).
+    pub fn with_status(self, status: u8) -> Failed {
+        Failed(status)
+    }
+}
+
+/// One of the standard streams, the only fds nsinit writes text to.
+#[derive(Clone, Copy)]
+pub enum Stdio {
+    Out = 1,
+    Err = 2,
+}
 
 /// `nsinit: <step> <object>: <strerror> (<ERRNO>)`.
 pub fn fail(step: &str, object: &[u8], errno: Errno) -> Failed {
@@ -31,6 +47,12 @@ pub fn fail(step: &str, object: &[u8], errno: Errno) -> Failed {
 /// As `fail`, with `; <hint>` at the end unless `hint` is empty.
 pub fn fail_hint(step: &str, object: &[u8], errno: Errno, hint: &str) -> Failed {
     print_failure(step, object, errno.raw_os_error(), "", hint)
+}
+
+/// The line of `fail`, for a step whose failure PID 1 reports and goes on
+/// from (catatonit's warn beside its bail).
+pub fn warn(step: &str, object: &[u8], errno: Errno) {
+    let _ = fail(step, object, errno);
 }
 
 /// `nsinit: <step> <object>: <reason>[; <hint>]`, for failures no system
@@ -73,7 +95,7 @@ const ERRNOS_PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/errnos.tx
 fn errno_name(code: i32, table: &[u8]) -> (&[u8], &[u8]) {
     for line in table.split(|&c| c == b'\n') {
         let mut parts = line.splitn(3, |&c| c == b' ');
-        let number = parts.next().and_then(crate::idmap::parse_u32);
+        let number = parts.next().and_then(crate::num::parse_u32);
         if let (Some(n), Some(name), Some(text)) = (number, parts.next(), parts.next()) {
             if n as i32 == code {
                 return (name, text);
@@ -109,7 +131,7 @@ pub fn unpack<'b>(packed: &[u8], out: &'b mut [u8]) -> &'b [u8] {
 
 /// Writes a packed text (the --help) to `fd`.
 #[inline(never)]
-pub fn write_packed(fd: i32, packed: &[u8]) {
+pub fn write_packed(fd: Stdio, packed: &[u8]) {
     let mut buf = [0u8; 4096];
     write_all(fd, unpack(packed, &mut buf));
 }
@@ -175,7 +197,7 @@ impl Line {
 
     pub fn num(&mut self, n: u64) -> &mut Self {
         let mut digits = [0u8; 20];
-        self.push(format_u64(n, &mut digits))
+        self.push(crate::num::format_u64(n, &mut digits))
     }
 
     pub fn int(&mut self, n: i64) -> &mut Self {
@@ -195,29 +217,17 @@ impl Line {
             let _ = self.buf.extend_from_slice(b"...");
         }
         let _ = self.buf.push(b'\n');
-        write_all(2, &self.buf);
-    }
-}
-
-/// Decimal digits of `n`, in the tail of `buf`.
-pub fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
+        write_all(Stdio::Err, &self.buf);
     }
 }
 
 /// Writes all of `bytes` to `fd`; errors are ignored (there is nowhere left to
 /// report them).
-pub fn write_all(fd: i32, mut bytes: &[u8]) {
-    // SAFETY: fd 0-2 are the process's standard streams, which it never
-    // closes; a closed one just makes the write fail with EBADF.
-    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+pub fn write_all(fd: Stdio, mut bytes: &[u8]) {
+    // SAFETY: fds 1 and 2 are the process's standard streams, which it never
+    // closes (main opens /dev/null on any that was closed); were one closed
+    // after all, the write would fail with EBADF.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd as i32) };
     while !bytes.is_empty() {
         match rustix::io::write(fd, bytes) {
             Ok(0) | Err(_) => return,
@@ -232,9 +242,6 @@ mod tests {
 
     #[test]
     fn numbers() {
-        let mut b = [0u8; 20];
-        assert_eq!(format_u64(0, &mut b), b"0");
-        assert_eq!(format_u64(u64::MAX, &mut b), b"18446744073709551615");
         let mut l = Line::new();
         l.int(-42).push(b" ").int(7);
         assert_eq!(l.as_bytes(), b"-42 7");
@@ -269,13 +276,5 @@ mod tests {
             assert_eq!(name(code).0, want.as_bytes());
         }
         assert_eq!(name(4000).0, b"");
-    }
-
-    #[test]
-    fn packed_texts_unpack_to_the_originals() {
-        let mut buf = [0u8; 4096];
-        let usage = unpack(crate::cli::USAGE_PACKED, &mut buf);
-        assert_eq!(usage, crate::cli::USAGE.as_bytes());
-        assert!(crate::cli::USAGE_PACKED.len() < usage.len() * 3 / 4);
     }
 }

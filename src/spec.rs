@@ -2,7 +2,9 @@
 //! (cli.rs) builds it without a single system call; the launcher (launch.rs)
 //! and the child (child.rs) only read it.
 
+use crate::argv::EnvOp;
 use crate::idmap::IdMap;
+use crate::signals::Signal;
 use core::ffi::CStr;
 use linux_raw_sys::general as k;
 
@@ -29,14 +31,6 @@ impl Namespaces {
     pub fn clone_flags(self) -> u64 {
         u64::from(self.0 & !Self::TIME)
     }
-}
-
-/// One change to the payload's environment, applied in command-line order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnvOp<'a> {
-    Set(&'a CStr, &'a CStr),
-    Unset(&'a CStr),
-    Clear,
 }
 
 /// How many --setenv/--unsetenv/--clearenv one command line may hold.
@@ -150,6 +144,20 @@ pub const DEFAULT_GRACE_SECS: u32 = 3;
 /// QEMU's `-device isa-debug-exit` default port.
 pub const DEFAULT_DEBUG_EXIT_PORT: u16 = 0xf4;
 
+/// The options only PID 1 of a VM reads, at shutdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C)]
+pub struct VmOptions {
+    /// Seconds between SIGTERM and SIGKILL (`None`: DEFAULT_GRACE_SECS).
+    pub grace_secs: Option<u32>,
+    /// Write the exit status to this I/O port (QEMU's isa-debug-exit)
+    /// before powering off.
+    pub debug_exit: Option<u16>,
+    /// Reboot instead of powering off, for VMMs that exit on reset
+    /// (Firecracker).
+    pub reboot: bool,
+}
+
 /// `repr(C)` in this order: the fields each step reads come first, within
 /// a byte's displacement of the start, and the kilobytes of tables last
 /// (every read of a field past 127 bytes costs three more bytes of code).
@@ -159,17 +167,11 @@ pub struct Spec<'a> {
     pub namespaces: Namespaces,
     /// Fds 3 .. 3+N stay open in the payload.
     pub preserve_fds: u32,
-    /// PID 1 of a VM: seconds between SIGTERM and SIGKILL at shutdown
-    /// (`None`: DEFAULT_GRACE_SECS).
-    pub grace_secs: Option<u32>,
     /// Signal the payload gets when nsinit dies (PR_SET_PDEATHSIG).
-    pub kill_child: Option<u32>,
+    pub kill_child: Option<Signal>,
     /// Ids to switch to inside, after the maps and mounts (`--uid`, `--gid`).
     pub uid: Option<u32>,
     pub gid: Option<u32>,
-    /// PID 1 of a VM: write the exit status to this I/O port (QEMU's
-    /// isa-debug-exit) before powering off.
-    pub debug_exit: Option<u16>,
     /// What to write to /proc/PID/setgroups; `None` leaves the kernel's
     /// default ("allow").
     pub setgroups: Option<SetGroups>,
@@ -177,27 +179,21 @@ pub struct Spec<'a> {
     pub debug: bool,
     /// `--init`: nsinit stays as the payload's parent inside the namespaces
     /// (PID 1 with -p), reaping and forwarding as tini does.
-    pub init: bool,
+    pub stay_as_init: bool,
     /// setsid() before exec, so the payload cannot push input into the
     /// caller's terminal with TIOCSTI (CVE-2017-5226).
     pub new_session: bool,
-    /// Make stdin the payload's controlling terminal (PID 1 on a console).
-    pub console_tty: bool,
-    /// No signal is ignored (PID 1 of a VM), so the child can skip
-    /// resetting every disposition before exec.
-    pub signals_default: bool,
-    /// PID 1 of a VM: reboot instead of powering off, for VMMs that exit on
-    /// reset (Firecracker).
-    pub reboot: bool,
     /// `--allow-new-privs`: leave no_new_privs off, so that setuid files
     /// work inside.
-    pub new_privs: bool,
+    pub allow_new_privs: bool,
+    /// What PID 1 of a VM does at shutdown.
+    pub vm: VmOptions,
     /// A bubblewrap-style sandbox (a mount operation was given): the
     /// payload runs with no capabilities, as under bubblewrap, so that
     /// nothing the plan made read-only or covered can be undone inside.
     pub sandbox: bool,
     /// Index in argv of the payload's name; `None`: `$SHELL` or /bin/sh.
-    pub program: Option<usize>,
+    pub payload_index: Option<usize>,
     pub root: Option<&'a CStr>,
     pub wd: Option<&'a CStr>,
     /// Where to mount a fresh /proc (after the root change).
@@ -246,16 +242,16 @@ impl Spec<'_> {
             gid: None,
             env: heapless::Vec::new(),
             debug: false,
-            init: false,
+            stay_as_init: false,
             new_session: false,
-            console_tty: false,
-            signals_default: false,
-            grace_secs: None,
-            debug_exit: None,
-            reboot: false,
-            new_privs: false,
+            allow_new_privs: false,
+            vm: VmOptions {
+                grace_secs: None,
+                debug_exit: None,
+                reboot: false,
+            },
             sandbox: false,
-            program: None,
+            payload_index: None,
         }
     }
 }

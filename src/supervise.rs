@@ -5,41 +5,93 @@
 //! "reap until there is nothing left".
 
 use crate::report::{self, fail, Failed};
+use crate::signals::{self, Signal, FORWARDED, JOB_STOPS};
 use crate::sys::{self, sig_bit, SigSet};
 use linux_raw_sys::general as k;
 use rustix::io::Errno;
-use rustix::process::{Pid, Signal, WaitOptions, WaitStatus};
+use rustix::process::{Pid, WaitOptions, WaitStatus};
 
-/// Faults the kernel raises for the faulting instruction itself: blocking
-/// them would turn a crash into a hang, so they are never blocked, and
-/// never forwarded (tini's rule).
-pub const SYNC_FAULTS: SigSet = sig_bit(k::SIGFPE)
-    | sig_bit(k::SIGILL)
-    | sig_bit(k::SIGSEGV)
-    | sig_bit(k::SIGBUS)
-    | sig_bit(k::SIGABRT)
-    | sig_bit(k::SIGTRAP)
-    | sig_bit(k::SIGSYS);
+/// Who nsinit is in this run. nsinit decides it (its pid, whether
+/// reboot(CAD_OFF) works), no option does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A command, started by a shell or a program.
+    Launcher,
+    /// PID 1 of a container (`podman run --init`): tini's job.
+    ContainerInit,
+    /// PID 1 of a VM, on the console.
+    VmInit,
+}
 
-/// Signals passed on to the payload, as tini does: every one but the
-/// synchronous faults, SIGCHLD (ours) and KILL and STOP (which cannot be
-/// caught), realtime signals included. A signal left out would end nsinit
-/// with its default action and orphan the payload.
-pub const FORWARDED: SigSet =
-    !(SYNC_FAULTS | sig_bit(k::SIGCHLD) | sig_bit(k::SIGKILL) | sig_bit(k::SIGSTOP));
+impl Role {
+    /// The payload gets a session of its own with the console as its
+    /// controlling terminal, so that ^C reaches its foreground job, not
+    /// PID 1.
+    pub fn console_session(self) -> bool {
+        self == Role::VmInit
+    }
 
-/// The terminal's job-control stops (^Z, a background read or write).
-const JOB_STOPS: SigSet = sig_bit(k::SIGTSTP) | sig_bit(k::SIGTTIN) | sig_bit(k::SIGTTOU);
+    /// Every signal is at its default action already: the kernel starts
+    /// PID 1 so and nsinit ignores none. The child skips resetting all 64
+    /// (about a millisecond under TCG).
+    pub fn signals_default(self) -> bool {
+        self == Role::VmInit
+    }
+}
+
+/// On a VM these end the wait and start the shutdown: SIGINT is how the
+/// kernel reports Ctrl-Alt-Del once reboot(CAD_OFF) is set; SIGTERM and
+/// SIGPWR are the usual requests to init. The rest is forwarded.
+pub const VM_STOP: SigSet = sig_bit(k::SIGINT) | sig_bit(k::SIGTERM) | sig_bit(k::SIGPWR);
 
 pub struct Supervisor {
     pub payload: u32,
     /// Passed on to the payload.
-    pub forward: SigSet,
+    forward: SigSet,
     /// End the wait (PID 1 of a VM: SIGINT from Ctrl-Alt-Del, TERM, PWR).
-    pub stop: SigSet,
+    stop: SigSet,
     /// The payload is in our process group, so it already got whatever the
     /// terminal sent to the group: ^C, ^\, window changes.
-    pub shares_group: bool,
+    shares_group: bool,
+}
+
+impl Supervisor {
+    /// nsinit as a command, waiting outside the namespaces. Every signal
+    /// is passed on but those the payload got from the terminal with us
+    /// (`own_session`: it has a session of its own, so it got none).
+    pub fn launcher(own_session: bool) -> Self {
+        Self::forwarding(own_session)
+    }
+
+    /// `--init`: the payload's parent inside the namespaces, as tini.
+    pub fn init(own_session: bool) -> Self {
+        Self::forwarding(own_session)
+    }
+
+    /// PID 1 of a container: as `--init`, with orphans reaped by nature.
+    pub fn container_init(own_session: bool) -> Self {
+        Self::forwarding(own_session)
+    }
+
+    /// PID 1 of a VM: the shutdown requests end the wait, the rest is
+    /// passed on; the payload is in a session of its own.
+    pub fn vm_init() -> Self {
+        Supervisor {
+            payload: 0,
+            forward: FORWARDED & !VM_STOP,
+            stop: VM_STOP,
+            shares_group: false,
+        }
+    }
+
+    fn forwarding(own_session: bool) -> Self {
+        Supervisor {
+            payload: 0,
+            forward: FORWARDED,
+            stop: 0,
+            shares_group: !own_session,
+        }
+    }
 }
 
 /// How the payload ended.
@@ -102,18 +154,20 @@ impl Supervisor {
                     return Ok(Ending::Payload(exit));
                 }
             } else if self.stop & bit != 0 {
-                report::debug("stop on signal", signal_name(info.signo));
+                report::debug("stop on signal", signals::name(info.signo));
                 return Ok(Ending::Stop(info.signo));
             } else if !(self.shares_group && info.code == k::SI_KERNEL as i32) {
-                send(self.payload, info.signo);
-                report::debug("forwarded signal", signal_name(info.signo));
+                if let Some(sig) = Signal::new(info.signo) {
+                    send(self.payload, sig);
+                }
+                report::debug("forwarded signal", signals::name(info.signo));
             } else if JOB_STOPS & bit != 0 {
                 // The terminal stopped the payload with the whole job: stop
                 // too, so that the shell sees the job stopped (its SIGCONT
                 // goes to the group again).
                 send(
                     rustix::process::getpid().as_raw_nonzero().get() as u32,
-                    k::SIGSTOP,
+                    Signal::STOP,
                 );
             }
         }
@@ -154,13 +208,8 @@ impl Supervisor {
     }
 }
 
-pub fn send(pid: u32, sig: u32) {
-    // SAFETY: `sig` is a signal number the kernel just gave us or a standard
-    // one from linux-raw-sys.
-    let sig = unsafe { Signal::from_raw_unchecked(sig as i32) };
+pub fn send(pid: u32, sig: Signal) {
     if let Some(pid) = Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, sig);
+        let _ = rustix::process::kill_process(pid, sig.to_rustix());
     }
 }
-
-pub use crate::cli::signal_name;

@@ -9,6 +9,7 @@
 //! Every function here is a thin wrapper: it turns the kernel's `-errno`
 //! return into `Err(Errno)` and nothing more.
 
+use crate::argv::{Argv, Env};
 use core::arch::asm;
 use core::ffi::CStr;
 use core::mem::size_of;
@@ -70,7 +71,13 @@ pub fn exit(code: i32) -> ! {
 /// clone3 first; clone(2) when the kernel predates it (< 5.3). clone(2)
 /// keeps the exit signal in its low byte, where CLONE_NEWTIME (0x80) would
 /// collide: callers never pass CLONE_NEWTIME here (see child.rs).
-pub fn fork_with_flags(flags: u64) -> Result<Option<u32>, Errno> {
+///
+/// # Safety
+/// The process must have one thread: the child gets a copy of the calling
+/// thread alone, and a lock or buffer another thread held at the time
+/// would stay held or half-written in it. (nsinit has one thread; the
+/// host tests' harness has many, and never calls this.)
+pub unsafe fn fork_with_flags(flags: u64) -> Result<Option<u32>, Errno> {
     let args = k::clone_args {
         flags,
         pidfd: 0,
@@ -119,15 +126,16 @@ pub fn fork_with_flags(flags: u64) -> Result<Option<u32>, Errno> {
 }
 
 /// execve(2); returns only on failure.
-pub fn execve(path: &CStr, argv: *const *const u8, envp: *const *const u8) -> Errno {
-    // SAFETY: `path` is NUL-terminated; `argv` and `envp` are NULL-terminated
-    // arrays of NUL-terminated strings (the kernel's own vectors or ours).
+pub fn execve(path: &CStr, argv: Argv, env: Env) -> Errno {
+    // SAFETY: `path` is NUL-terminated; Argv's and Env's constructors
+    // promise NULL-terminated vectors of NUL-terminated strings, alive
+    // while they are borrowed (across this call).
     let ret = unsafe {
         syscall4(
             k::__NR_execve,
             path.as_ptr() as usize,
-            argv as usize,
-            envp as usize,
+            argv.as_ptr() as usize,
+            env.as_ptr() as usize,
             0,
         )
     };
@@ -234,13 +242,29 @@ pub fn write_io_port(port: u16, value: u32) -> Result<(), Errno> {
 /// From <linux/close_range.h>, which linux-raw-sys does not carry (5.11+).
 const CLOSE_RANGE_CLOEXEC: usize = 1 << 2;
 
-/// close_range(first, ~0, flags): closes every fd from `first` up, or with
-/// `cloexec` marks them to be closed by the coming execve (so the fds
-/// nsinit itself still uses, such as stderr for an exec error, stay usable).
-pub fn close_from(first: u32, cloexec: bool) -> Result<(), Errno> {
-    let flags = if cloexec { CLOSE_RANGE_CLOEXEC } else { 0 };
-    // SAFETY: plain integer arguments; no fd above 2 is held as an OwnedFd
-    // by the callers at this point.
+/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC): marks every fd from `first`
+/// up to be closed by the coming execve, so the fds nsinit itself still
+/// uses, such as stderr for an exec error, stay usable until then.
+pub fn cloexec_from(first: u32) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments; no fd is closed, so no OwnedFd or
+    // BorrowedFd of this process is left dangling.
+    unsafe { close_range(first, CLOSE_RANGE_CLOEXEC) }
+}
+
+/// close_range(first, ~0, 0): closes every fd from `first` up.
+///
+/// # Safety
+/// No `OwnedFd` or `BorrowedFd` of this process may refer to an fd from
+/// `first` up (it would be closed under its owner, and the number reused).
+pub unsafe fn close_from(first: u32) -> Result<(), Errno> {
+    // SAFETY: the caller vouches for the fds.
+    unsafe { close_range(first, 0) }
+}
+
+/// # Safety
+/// As `close_from` unless `flags` has CLOSE_RANGE_CLOEXEC.
+unsafe fn close_range(first: u32, flags: usize) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments; the fds are the caller's concern.
     let ret = unsafe {
         syscall4(
             k::__NR_close_range,
@@ -449,4 +473,21 @@ pub fn seccomp_filter(prog: &[BpfInsn]) -> Result<(), Errno> {
     // kernel copies the program and keeps no pointer to it.
     let ret = unsafe { syscall4(k::__NR_seccomp, 1, 0, fprog.as_ptr() as usize, 0) };
     result(ret).map(|_| ())
+}
+
+/// Writes `bytes` to `path` in one write(2), as the kernel's id-map,
+/// setgroups and timens_offsets files require; a short write is an error.
+/// The error comes with the step that met it, "open" or "write".
+pub fn write_once(path: &CStr, bytes: &[u8]) -> Result<(), (&'static str, Errno)> {
+    let fd = rustix::fs::open(
+        path,
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map_err(|e| ("open", e))?;
+    match rustix::io::write(&fd, bytes) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(("write", Errno::IO)),
+        Err(e) => Err(("write", e)),
+    }
 }
