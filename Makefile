@@ -58,6 +58,7 @@ lint:
 	 else echo "lint: cargo clippy missing, run: rustup component add clippy" >&2; exit 1; fi
 	@if $(CARGO) fmt --version >/dev/null 2>&1; then $(CARGO) fmt --check; \
 	 else echo "lint: cargo fmt missing, run: rustup component add rustfmt" >&2; exit 1; fi
+	@python3 tests/structure.py
 
 # Unit tests of the parser and maps on the host, then the integration tests
 # on the real binary (built by cargo with the same release profile).

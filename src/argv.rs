@@ -423,6 +423,13 @@ mod tests {
         // PATH_MAX with its NUL.
         assert!(Path::join(&[b'x'; 4000], &[b'y'; 94], b"").is_ok());
         assert!(Path::join(&[b'x'; 4000], &[b'y'; 95], b"").is_err());
+        // A bounded path: an error past its size, never a shorter path.
+        let proc = Path::<16>::concat(&[b"/proc/", b"12345", b"/uid_map"]);
+        assert_eq!(proc.err(), Some(Errno::NAMETOOLONG));
+        let proc = Path::<48>::concat(&[b"/proc/", b"12345", b"/uid_map"]).unwrap();
+        assert_eq!(proc.as_cstr(), c"/proc/12345/uid_map");
+        // A NUL inside a part would end the C string early.
+        assert_eq!(Path::join(b"/a", b"b\0c", b"").err(), Some(Errno::INVAL));
     }
 
     #[test]

@@ -39,7 +39,6 @@ pub fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env) -> ! {
 
 /// Without the go byte the parent failed or died, and has said why (or
 /// cannot): the child leaves quietly.
-#[inline(never)]
 fn setup(spec: &Spec, ready: &OwnedFd) -> Result<(), Failed> {
     set_kill_child(spec)?;
     // One byte means "maps written, go on"; EOF without it means the parent
@@ -169,7 +168,6 @@ fn lock_down(spec: &Spec, parent_alive: impl Fn() -> bool) -> Result<(), Failed>
 /// makes one for our future children, we write its offsets, and setns moves
 /// this process itself into it: the payload keeps being the pid namespace's
 /// PID 1, and this works in an unprivileged user namespace too.
-#[inline(never)]
 fn enter_time_namespace(spec: &Spec) -> Result<(), Failed> {
     let hint = "a time namespace needs CAP_SYS_ADMIN: add -U/-r or run as root";
     // SAFETY: rustix marks unshare unsafe for CLONE_FILES/CLONE_FS, which
@@ -358,7 +356,6 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
 /// Marks every fd from `first` up to be closed at exec. close_range's
 /// CLOSE_RANGE_CLOEXEC came in Linux 5.11; on older kernels (Debian 11 runs
 /// 5.10) each possible fd up to the open-files limit is marked one by one.
-#[inline(never)]
 fn cloexec_inherited(first: u32) -> Result<(), Errno> {
     use rustix::process::{getrlimit, Resource};
     match sys::cloexec_from(first) {

@@ -236,21 +236,21 @@ const fn count_spaces(s: &str) -> usize {
     n
 }
 
-/// The option (its row in OPTIONS) with this long name, or else with this
-/// short name.
-fn find(long: &[u8], short: u8) -> Option<(usize, Takes, Opt)> {
+/// The option with this long name, or else with this short name.
+fn find(long: &[u8], short: u8) -> Option<(Takes, Opt)> {
     let row = match short {
         0 => pick(LONG_NAMES, long)?,
         _ => OPTIONS.iter().position(|o| o.0 == short)?,
     };
     let (_, takes, opt) = *OPTIONS.get(row)?;
-    Some((row, takes, opt))
+    Some((takes, opt))
 }
 
 /// Parses the whole command line (`args[0]` is nsinit's own name) into
 /// `spec`, which starts as `Spec::new()`. The caller owns it: with room for
 /// the kernel's 340 ranges per map and 128 mount operations a Spec is 20
 /// KB, too big to move about (each move was a copy of all of it).
+/// Out of line: 80 bytes smaller, measured.
 #[inline(never)]
 pub fn parse<'a, I>(args: I, spec: &mut Spec<'a>) -> Result<Command, UsageError<'a>>
 where
@@ -324,20 +324,20 @@ impl<'a> Parser<'_, 'a> {
                 Some(eq) => (&long[..eq], Some(cstr_tail(word, eq + 3))),
                 None => (long, None),
             };
-            let (row, takes, opt) = find(name, 0).ok_or("unknown option")?;
+            let (takes, opt) = find(name, 0).ok_or("unknown option")?;
             let value = match (takes, inline) {
                 (Nothing, Some(_)) => return Err("takes no value"),
                 (Value | Pair, None) => Some(next()?),
                 (_, inline) => inline,
             };
             let second = if takes == Pair { Some(next()?) } else { None };
-            return self.apply(opt, row, value, second, bytes);
+            return self.apply(opt, name, value, second, bytes);
         } else if bytes.len() > 1 && bytes[0] == b'-' {
             // A cluster of short options; the first that takes a value takes
             // the rest of the word, or the next word.
             let mut at = 1;
             while at < bytes.len() {
-                let (row, takes, opt) = find(b"", bytes[at]).ok_or("unknown option")?;
+                let (takes, opt) = find(b"", bytes[at]).ok_or("unknown option")?;
                 at += 1;
                 let value = if takes == Value {
                     let v = if at < bytes.len() {
@@ -350,7 +350,7 @@ impl<'a> Parser<'_, 'a> {
                 } else {
                     None
                 };
-                if let Step::Done(command) = self.apply(opt, row, value, None, bytes)? {
+                if let Step::Done(command) = self.apply(opt, b"", value, None, bytes)? {
                     return Ok(Step::Done(command));
                 }
             }
@@ -361,198 +361,97 @@ impl<'a> Parser<'_, 'a> {
         Ok(Step::Payload)
     }
 
-    /// Applies one option; `Step::Done` ends parsing (--help, --version).
+    /// Applies one option, `name` as given (long options; empty for a short
+    /// one); `Step::Done` ends parsing (--help, --version). One arm per
+    /// option: what an option does is found by its name in this match.
     fn apply(
         &mut self,
         opt: Opt,
-        row: usize,
+        name: &'a [u8],
         value: Option<&'a CStr>,
         second: Option<&'a CStr>,
         arg: &'a [u8],
     ) -> Result<Step, &'static str> {
         let v = value.map_or(&b""[..], CStr::to_bytes);
         let s = &mut *self.spec;
-        let ns = &mut s.namespaces.0;
         match opt {
-            Opt::Ns(bit) => *ns |= 1 << bit,
+            Opt::Ns(bit) => s.namespaces.0 |= 1 << bit,
             Opt::Fork => {}
-            Opt::MapRoot | Opt::MapCurrent => {
-                let own = if matches!(opt, Opt::MapRoot) {
-                    OwnId::Id(0)
-                } else {
-                    OwnId::Same
-                };
-                s.uid_map.own = Some(own);
-                s.gid_map.own = Some(own);
+            Opt::MapRoot => self.map_self(OwnId::Id(0), arg),
+            Opt::MapCurrent => self.map_self(OwnId::Same, arg),
+            Opt::MapUser => {
+                s.uid_map.own = Some(OwnId::Id(parse_id(v)?));
+                s.namespaces.0 |= Namespaces::USER;
+            }
+            Opt::MapGroup => {
+                s.gid_map.own = Some(OwnId::Id(parse_id(v)?));
+                s.namespaces.0 |= Namespaces::USER;
                 self.needs_deny = Some(arg);
-                *ns |= Namespaces::USER;
             }
-            Opt::MapUser | Opt::MapGroup => {
-                let id = parse_u32(v)
-                    .filter(|&id| id != u32::MAX)
-                    .ok_or("expected a numeric id below 4294967295")?;
-                if matches!(opt, Opt::MapUser) {
-                    s.uid_map.own = Some(OwnId::Id(id));
-                } else {
-                    s.gid_map.own = Some(OwnId::Id(id));
-                    self.needs_deny = Some(arg);
-                }
-                *ns |= Namespaces::USER;
+            Opt::MapUsers => {
+                s.uid_map.add_range(idmap::parse_range(v)?)?;
+                s.namespaces.0 |= Namespaces::USER;
             }
-            Opt::MapUsers | Opt::MapGroups => {
-                let map = if matches!(opt, Opt::MapUsers) {
-                    &mut s.uid_map
-                } else {
-                    &mut s.gid_map
-                };
-                map.add_range(idmap::parse_range(v)?)?;
-                *ns |= Namespaces::USER;
+            Opt::MapGroups => {
+                s.gid_map.add_range(idmap::parse_range(v)?)?;
+                s.namespaces.0 |= Namespaces::USER;
             }
-            Opt::SetGroups => {
-                s.setgroups = Some(match pick("allow deny", v) {
-                    Some(0) => SetGroups::Allow,
-                    Some(_) => SetGroups::Deny,
-                    None => return Err("expected allow or deny"),
-                });
+            Opt::SetGroups => s.setgroups = Some(parse_setgroups(v)?),
+            Opt::Hostname => {
+                s.hostname = Some(uts_name(v)?);
+                s.namespaces.0 |= Namespaces::UTS;
             }
-            Opt::Hostname | Opt::Domainname => {
-                if v.len() > MAX_NAME {
-                    return Err("longer than 64 bytes (the kernel's limit)");
-                }
-                if matches!(opt, Opt::Hostname) {
-                    s.hostname = Some(v);
-                } else {
-                    s.domainname = Some(v);
-                }
-                *ns |= Namespaces::UTS;
+            Opt::Domainname => {
+                s.domainname = Some(uts_name(v)?);
+                s.namespaces.0 |= Namespaces::UTS;
             }
             Opt::MountProc => {
                 s.mount_proc = Some(value.unwrap_or(c"/proc"));
-                *ns |= Namespaces::MOUNT;
+                s.namespaces.0 |= Namespaces::MOUNT;
             }
             Opt::Propagation => {
+                s.propagation = parse_propagation(v)?;
                 self.propagation_arg = Some(arg);
-                s.propagation = match pick("private slave shared unchanged", v) {
-                    Some(0) => Propagation::Private,
-                    Some(1) => Propagation::Slave,
-                    Some(2) => Propagation::Shared,
-                    Some(_) => Propagation::Unchanged,
-                    None => return Err("expected private, slave, shared or unchanged"),
-                };
             }
-            Opt::Root | Opt::Wd => {
-                if v.is_empty() {
-                    return Err("needs a directory");
-                }
-                if matches!(opt, Opt::Root) {
-                    s.root = value;
-                    // pivot_root moves the mount namespace's root: never the caller's.
-                    *ns |= Namespaces::MOUNT;
-                } else {
-                    s.wd = value;
-                }
+            Opt::Root => {
+                s.root = Some(directory(value)?);
+                // pivot_root moves the mount namespace's root: never the caller's.
+                s.namespaces.0 |= Namespaces::MOUNT;
             }
-            Opt::Monotonic | Opt::Boottime => {
-                let secs = parse_i64(v).ok_or("expected whole seconds")?;
-                if matches!(opt, Opt::Monotonic) {
-                    s.monotonic = secs;
-                } else {
-                    s.boottime = secs;
-                }
-                *ns |= Namespaces::TIME;
+            Opt::Wd => s.wd = Some(directory(value)?),
+            Opt::Monotonic => {
+                s.monotonic = parse_i64(v).ok_or("expected whole seconds")?;
+                s.namespaces.0 |= Namespaces::TIME;
+            }
+            Opt::Boottime => {
+                s.boottime = parse_i64(v).ok_or("expected whole seconds")?;
+                s.namespaces.0 |= Namespaces::TIME;
             }
             Opt::KillChild => {
-                self.kill_child_arg = Some(arg);
-                let sig = match value {
+                s.kill_child = Some(match value {
                     None => Signal::KILL,
                     Some(_) => signals::parse(v).ok_or("expected a signal name or number 1-64")?,
-                };
-                s.kill_child = Some(sig);
+                });
+                self.kill_child_arg = Some(arg);
             }
             Opt::PreserveFds => {
-                let n = parse_u32(v)
-                    .filter(|&n| n <= i32::MAX as u32 - 3)
-                    .ok_or("expected a number of fds")?;
-                s.preserve_fds = n;
+                let n = parse_u32(v).filter(|&n| n <= i32::MAX as u32 - 3);
+                s.preserve_fds = n.ok_or("expected a number of fds")?;
             }
-            Opt::Uid | Opt::Gid => {
-                let id = parse_u32(v)
-                    .filter(|&id| id != u32::MAX)
-                    .ok_or("expected a numeric id below 4294967295")?;
-                if matches!(opt, Opt::Uid) {
-                    s.uid = Some(id);
-                } else {
-                    s.gid = Some(id);
-                }
+            Opt::Uid => s.uid = Some(parse_id(v)?),
+            Opt::Gid => s.gid = Some(parse_id(v)?),
+            Opt::SetEnv => push_env(s, EnvOp::Set(env_name(value)?, second.unwrap_or(c"")))?,
+            Opt::UnsetEnv => push_env(s, EnvOp::Unset(env_name(value)?))?,
+            Opt::ClearEnv => push_env(s, EnvOp::Clear)?,
+            Opt::Mount(kind) => self.mount_op(kind, name, value, second)?,
+            Opt::Size => {
+                let n = parse_number(v, 10).filter(|&n| n > 0);
+                self.next_size = n.ok_or("expected a size in bytes")?;
+                self.pending = Some(arg);
             }
-            Opt::SetEnv | Opt::UnsetEnv | Opt::ClearEnv => {
-                let key = value.unwrap_or(c"");
-                if !matches!(opt, Opt::ClearEnv) && (v.is_empty() || v.contains(&b'=')) {
-                    return Err("expected a variable name without '='");
-                }
-                let op = match (opt, second) {
-                    (Opt::SetEnv, Some(val)) => EnvOp::Set(key, val),
-                    (Opt::UnsetEnv, _) => EnvOp::Unset(key),
-                    _ => EnvOp::Clear,
-                };
-                s.env
-                    .push(op)
-                    .map_err(|_| "more than 64 environment changes")?;
-            }
-            Opt::Mount(kind) => {
-                // The option's own name, for error lines and "-try".
-                let name = LONG_NAMES.split(' ').nth(row).unwrap_or("");
-                let (src, dst) = match (value, second) {
-                    (Some(src), Some(dst)) => (src, dst),
-                    _ => (c"", value.unwrap_or(c"")),
-                };
-                if dst.is_empty() || (src.is_empty() && kind == MountKind::Symlink) {
-                    return Err("needs a path");
-                }
-                let takes_mode = matches!(kind, MountKind::Tmpfs | MountKind::Dir);
-                if self.pending.take().is_some()
-                    && (!takes_mode || (self.next_size != 0 && kind == MountKind::Dir))
-                {
-                    return Err(NEXT_OP);
-                }
-                let op = MountOp {
-                    kind,
-                    name,
-                    src,
-                    dst,
-                    leaf: b"",
-                    optional: name.ends_with("-try"),
-                    mode: core::mem::replace(&mut self.next_mode, 0o755),
-                    size: core::mem::take(&mut self.next_size),
-                };
-                self.proc_op |= kind == MountKind::Proc;
-                if kind == MountKind::Dev {
-                    for (kind, src, leaf) in DEV {
-                        push_mount(
-                            &mut s.mounts,
-                            MountOp {
-                                kind,
-                                src,
-                                leaf,
-                                ..op
-                            },
-                        )?;
-                    }
-                } else {
-                    push_mount(&mut s.mounts, op)?;
-                }
-                *ns |= Namespaces::MOUNT;
-                s.sandbox = true;
-            }
-            Opt::Size | Opt::Perms => {
-                let size = matches!(opt, Opt::Size);
-                let n = parse_number(v, if size { 10 } else { 8 });
-                if size {
-                    self.next_size = n.filter(|&n| n > 0).ok_or("expected a size in bytes")?;
-                } else {
-                    let mode = n.filter(|&n| n <= 0o7777);
-                    self.next_mode = mode.ok_or("expected an octal mode such as 0755")? as u16;
-                }
+            Opt::Perms => {
+                let n = parse_number(v, 8).filter(|&n| n <= 0o7777);
+                self.next_mode = n.ok_or("expected an octal mode such as 0755")? as u16;
                 self.pending = Some(arg);
             }
             Opt::Init => s.stay_as_init = true,
@@ -577,44 +476,122 @@ impl<'a> Parser<'_, 'a> {
         Ok(Step::Next)
     }
 
-    #[inline(never)]
-    fn finish(self) -> Result<Command, UsageError<'a>> {
-        let error = |arg, reason| Err(UsageError { arg, reason });
+    /// -r and -c: a user namespace with the caller's ids mapped to `own`.
+    fn map_self(&mut self, own: OwnId, arg: &'a [u8]) {
+        let s = &mut *self.spec;
+        s.uid_map.own = Some(own);
+        s.gid_map.own = Some(own);
+        s.namespaces.0 |= Namespaces::USER;
+        self.needs_deny = Some(arg);
+    }
+
+    /// A mount operation, with the `--size`/`--perms` given before it;
+    /// `--dev` is spelled out as the operations of `DEV`.
+    fn mount_op(
+        &mut self,
+        kind: MountKind,
+        name: &'a [u8],
+        value: Option<&'a CStr>,
+        second: Option<&'a CStr>,
+    ) -> Result<(), &'static str> {
+        let (src, dst) = match (value, second) {
+            (Some(src), Some(dst)) => (src, dst),
+            _ => (c"", value.unwrap_or(c"")),
+        };
+        if dst.is_empty() || (src.is_empty() && kind == MountKind::Symlink) {
+            return Err("needs a path");
+        }
+        let takes_mode = matches!(kind, MountKind::Tmpfs | MountKind::Dir);
+        if self.pending.take().is_some()
+            && (!takes_mode || (self.next_size != 0 && kind == MountKind::Dir))
+        {
+            return Err(NEXT_OP);
+        }
+        let op = MountOp {
+            kind,
+            name,
+            src,
+            dst,
+            leaf: b"",
+            optional: name.ends_with(b"-try"),
+            mode: core::mem::replace(&mut self.next_mode, 0o755),
+            size: core::mem::take(&mut self.next_size),
+        };
+        self.proc_op |= kind == MountKind::Proc;
+        let s = &mut *self.spec;
+        if kind == MountKind::Dev {
+            for (kind, src, leaf) in DEV {
+                let part = MountOp {
+                    kind,
+                    src,
+                    leaf,
+                    ..op
+                };
+                push_mount(&mut s.mounts, part)?;
+            }
+        } else {
+            push_mount(&mut s.mounts, op)?;
+        }
+        s.namespaces.0 |= Namespaces::MOUNT;
+        s.sandbox = true;
+        Ok(())
+    }
+
+    /// The rules between options, once all are read; then the plan is
+    /// complete.
+    fn finish(mut self) -> Result<Command, UsageError<'a>> {
         if let Some(arg) = self.pending {
-            return error(arg, NEXT_OP);
+            return Err(UsageError {
+                arg,
+                reason: NEXT_OP,
+            });
         }
-        let s = self.spec;
-        // A new root: -R's directory or a fresh tmpfs first, in it the
-        // operations, then --mount-proc (push_mount kept room for both).
-        if s.root.is_some() || !s.mounts.is_empty() {
-            let (kind, name) = match s.root {
-                Some(_) => (MountKind::Root, "root"),
-                None => (MountKind::Tmpfs, "tmpfs"),
-            };
-            let mut op = MountOp {
-                kind,
-                name,
-                src: s.root.unwrap_or(c""),
-                dst: c"/",
-                leaf: b"",
-                optional: false,
-                mode: 0o755,
-                size: 0,
-            };
-            let _ = s.mounts.insert(0, op);
-            if let Some(dst) = s.mount_proc {
-                (op.kind, op.name, op.src, op.dst) = (MountKind::Proc, "mount-proc", c"", dst);
-                let _ = s.mounts.push(op);
-            }
-            // pivot_root refuses a shared `/`, and a failure half-way would
-            // leave the mounts made so far in the caller's namespace.
-            if let (Some(arg), true) = (self.propagation_arg, s.propagation.may_share()) {
-                return error(
-                    arg,
-                    "conflicts with a new root (pivot_root needs / private or slave)",
-                );
-            }
+        self.root_plan()?;
+        self.implications()?;
+        self.id_rules()?;
+        Ok(Command::Run)
+    }
+
+    /// A new root: -R's directory or a fresh tmpfs first, in it the
+    /// operations, then --mount-proc (push_mount kept room for both).
+    fn root_plan(&mut self) -> Result<(), UsageError<'a>> {
+        let s = &mut *self.spec;
+        if s.root.is_none() && s.mounts.is_empty() {
+            return Ok(());
         }
+        let (kind, name) = match s.root {
+            Some(_) => (MountKind::Root, &b"root"[..]),
+            None => (MountKind::Tmpfs, &b"tmpfs"[..]),
+        };
+        let mut op = MountOp {
+            kind,
+            name,
+            src: s.root.unwrap_or(c""),
+            dst: c"/",
+            leaf: b"",
+            optional: false,
+            mode: 0o755,
+            size: 0,
+        };
+        let _ = s.mounts.insert(0, op);
+        if let Some(dst) = s.mount_proc {
+            (op.kind, op.name, op.src, op.dst) = (MountKind::Proc, b"mount-proc", c"", dst);
+            let _ = s.mounts.push(op);
+        }
+        // pivot_root refuses a shared `/`, and a failure half-way would
+        // leave the mounts made so far in the caller's namespace.
+        match (self.propagation_arg, s.propagation.may_share()) {
+            (Some(arg), true) => Err(UsageError {
+                arg,
+                reason: "conflicts with a new root (pivot_root needs / private or slave)",
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// What one option brings with it, or rules out, given the others.
+    fn implications(&mut self) -> Result<(), UsageError<'a>> {
+        let s = &mut *self.spec;
         // The kernel allows a proc mount in a user namespace only for a pid
         // namespace that user namespace owns.
         if s.namespaces.has(Namespaces::USER) && self.proc_op {
@@ -624,31 +601,33 @@ impl<'a> Parser<'_, 'a> {
         // from outside only KILL: no other death signal would end it.
         if let (Some(arg), Some(sig)) = (self.kill_child_arg, s.kill_child) {
             if sig != Signal::KILL && s.namespaces.has(Namespaces::PID) && !s.stay_as_init {
-                return error(
+                return Err(UsageError {
                     arg,
-                    "a pid namespace's PID 1 ignores it: use KILL or --init",
-                );
+                    reason: "a pid namespace's PID 1 ignores it: use KILL or --init",
+                });
             }
         }
+        Ok(())
+    }
+
+    /// The ids the payload runs as, and setgroups.
+    fn id_rules(&mut self) -> Result<(), UsageError<'a>> {
+        let error = |arg, reason| Err(UsageError { arg, reason });
+        let s = &mut *self.spec;
         // `--uid=N` alone: no group of the caller's (root's) stays.
         s.gid = s.gid.or(s.uid);
         // Ranges without the caller's own id: the payload needs a mapped id.
-        let uid_rule = (
-            &s.uid_map,
-            s.uid,
-            &b"--map-users"[..],
-            "maps no inner uid 0: add --uid with a mapped id",
-        );
-        let gid_rule = (
-            &s.gid_map,
-            s.gid,
-            &b"--map-groups"[..],
-            "maps no inner gid 0: add --gid with a mapped id",
-        );
-        for (map, asked, arg, reason) in [uid_rule, gid_rule] {
-            if map.ranges_only() && !map.maps_inner(0) && asked.is_none() {
-                return error(arg, reason);
-            }
+        if s.uid_map.ranges_only() && !s.uid_map.maps_inner(0) && s.uid.is_none() {
+            return error(
+                b"--map-users",
+                "maps no inner uid 0: add --uid with a mapped id",
+            );
+        }
+        if s.gid_map.ranges_only() && !s.gid_map.maps_inner(0) && s.gid.is_none() {
+            return error(
+                b"--map-groups",
+                "maps no inner gid 0: add --gid with a mapped id",
+            );
         }
         if let Some(arg) = self.needs_deny {
             if s.setgroups == Some(SetGroups::Allow) {
@@ -662,8 +641,59 @@ impl<'a> Parser<'_, 'a> {
         if s.setgroups.is_some() && !s.namespaces.has(Namespaces::USER) {
             return error(b"--setgroups", "needs a user namespace (-U)");
         }
-        Ok(Command::Run)
+        Ok(())
     }
+}
+
+/// A numeric uid or gid; 4294967295 is the kernel's "no id".
+fn parse_id(v: &[u8]) -> Result<u32, &'static str> {
+    parse_u32(v)
+        .filter(|&id| id != u32::MAX)
+        .ok_or("expected a numeric id below 4294967295")
+}
+
+fn parse_setgroups(v: &[u8]) -> Result<SetGroups, &'static str> {
+    match pick("allow deny", v) {
+        Some(0) => Ok(SetGroups::Allow),
+        Some(_) => Ok(SetGroups::Deny),
+        None => Err("expected allow or deny"),
+    }
+}
+
+fn parse_propagation(v: &[u8]) -> Result<Propagation, &'static str> {
+    match pick("private slave shared unchanged", v) {
+        Some(0) => Ok(Propagation::Private),
+        Some(1) => Ok(Propagation::Slave),
+        Some(2) => Ok(Propagation::Shared),
+        Some(_) => Ok(Propagation::Unchanged),
+        None => Err("expected private, slave, shared or unchanged"),
+    }
+}
+
+/// A host or domain name, within the kernel's limit.
+fn uts_name(v: &[u8]) -> Result<&[u8], &'static str> {
+    match v.len() <= MAX_NAME {
+        true => Ok(v),
+        false => Err("longer than 64 bytes (the kernel's limit)"),
+    }
+}
+
+/// -R's or --wd's directory: not empty.
+fn directory(value: Option<&CStr>) -> Result<&CStr, &'static str> {
+    value.filter(|v| !v.is_empty()).ok_or("needs a directory")
+}
+
+/// A variable name for --setenv and --unsetenv: not empty, no '='.
+fn env_name(value: Option<&CStr>) -> Result<&CStr, &'static str> {
+    value
+        .filter(|k| !k.is_empty() && !k.to_bytes().contains(&b'='))
+        .ok_or("expected a variable name without '='")
+}
+
+fn push_env<'a>(s: &mut Spec<'a>, op: EnvOp<'a>) -> Result<(), &'static str> {
+    s.env
+        .push(op)
+        .map_err(|_| "more than 64 environment changes")
 }
 
 #[cfg(test)]
@@ -1069,7 +1099,17 @@ mod tests {
         let ops: Vec<_> = s
             .mounts
             .iter()
-            .map(|m| (m.kind, m.name, m.src, m.dst, m.optional, m.mode, m.size))
+            .map(|m| {
+                (
+                    m.kind,
+                    std::str::from_utf8(m.name).unwrap(),
+                    m.src,
+                    m.dst,
+                    m.optional,
+                    m.mode,
+                    m.size,
+                )
+            })
             .collect();
         // A fresh tmpfs root comes first.
         assert_eq!(
@@ -1169,7 +1209,7 @@ mod tests {
         let s = spec(&most);
         assert_eq!(s.mounts.len(), 128);
         assert_eq!(s.mounts[0].kind, MountKind::Root);
-        assert_eq!(s.mounts[127].name, "mount-proc");
+        assert_eq!(s.mounts[127].name, b"mount-proc");
     }
 
     #[test]

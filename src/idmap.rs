@@ -98,7 +98,6 @@ impl IdMap {
 
     /// True when the map gives a single id, the caller's own: the one map an
     /// unprivileged caller may write.
-    #[inline(never)]
     pub fn is_own_id_only(&self, caller: u32) -> bool {
         match (self.own, &self.ranges[..]) {
             (Some(_), []) => true,

@@ -1,4 +1,4 @@
-//! PID 1. Two cases share `getpid() == 1` (see design.md):
+//! PID 1. Two cases share `getpid() == 1`:
 //! - PID 1 of a VM, in the kernel's initial pid namespace: mount the early
 //!   filesystems, take the console, run the payload, and when it ends shut
 //!   the machine down cleanly and report its status.

@@ -122,7 +122,6 @@ fn render(map: &IdMap, caller: u32, out: &mut MapText, what: &str) -> Result<(),
         .map_err(|reason| fail_why("check", what.as_bytes(), reason, ""))
 }
 
-#[inline(never)]
 fn clone_failure(ns: Namespaces, e: Errno) -> Failed {
     let user = ns.has(Namespaces::USER);
     let hint = match e {

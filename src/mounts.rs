@@ -95,7 +95,7 @@ pub fn mount_missing(m: &EarlyMount) -> Result<(), Failed> {
     mkdir_leaf(CWD, m.target, 0o755).map_err(|e| fail("mkdir", target, e))?;
     // Not by the file system type: /dev/shm on devtmpfs and /tmp on a
     // tmpfs rootfs would both look mounted.
-    let step = if sys::is_mount_root(m.target) {
+    let step = if is_mount_root(m.target) {
         "already mounted"
     } else {
         match mount(m.fstype, m.target, m.fstype, m.flags, m.data) {
@@ -138,7 +138,6 @@ const PROC_COVERED: [&CStr; 4] = [c"sys", c"sysrq-trigger", c"irq", c"bus"];
 ///    An initramfs root cannot be pivoted away (EINVAL): then, as
 ///    switch_root does, the new root is moved over "/" and chrooted into,
 ///    which a payload keeping CAP_SYS_CHROOT could climb out of.
-#[inline(never)]
 pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     // One entry per operation: the clone of a bind's source, or none.
     let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_MOUNT_OPS>::new();
@@ -178,7 +177,7 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
         };
         done.map_err(|e| op_failed(spec, op, e))?;
         if report::debugging() {
-            report::debug_line(op.name)
+            report::debug_line_of(op.name)
                 .push(op.dst.to_bytes())
                 .push(op.leaf)
                 .send();
@@ -328,10 +327,16 @@ fn last_component(path: &CStr) -> &CStr {
 }
 
 /// One operation, inside the new root; `source` is the clone made for it,
-/// if it is a bind whose source exists.
+/// if it is a bind whose source exists. Out of line: 150 bytes smaller,
+/// measured.
 #[inline(never)]
 fn apply(root: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<(), Errno> {
-    let mut path = Path::join(b"", op.dst.to_bytes(), op.leaf)?;
+    // Destinations are inside the new root, with or without a leading `/`
+    // (as in bubblewrap); one is added only where missing, so that a
+    // destination of PATH_MAX - 1 bytes still fits.
+    let dst = op.dst.to_bytes();
+    let slash: &[u8] = if dst.starts_with(b"/") { b"" } else { b"/" };
+    let mut path = Path::concat(&[slash, dst, op.leaf])?;
     path.trim_trailing_slashes();
     let dir = make_parents(root, &mut path)?;
     let at = path.as_cstr();
@@ -352,7 +357,7 @@ fn apply(root: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<(), Er
             mount_fs(proc.try_clone()?)?;
             // As bubblewrap does for --proc (not unshare for --mount-proc):
             // what is writable of these is made read-only.
-            if op.name == "proc" {
+            if op.name == b"proc" {
                 cover_proc(&proc)?;
             }
             Ok(())
@@ -525,12 +530,15 @@ fn octal(mode: u16) -> [u8; 4] {
 fn op_failed(spec: &Spec, op: &MountOp, e: Errno) -> Failed {
     let mut what = report::Line::new();
     // "--tmpfs DST", "--bind SRC DST", "--root DIR".
-    what.push(b"--").push(op.name.as_bytes());
+    // Each path shortened, so that both and the reason fit on the line.
+    what.push(b"--").push(op.name);
     if !op.src.is_empty() {
-        what.push(b" ").push(op.src.to_bytes());
+        what.push(b" ").push_shortened(op.src.to_bytes(), 120);
     }
     if op.kind != MountKind::Root {
-        what.push(b" ").push(op.dst.to_bytes()).push(op.leaf);
+        what.push(b" ")
+            .push_shortened(op.dst.to_bytes(), 120)
+            .push(op.leaf);
     }
     let hint = match e {
         Errno::NOSYS => "needs Linux 5.12+ (mount_setattr)",
@@ -557,6 +565,17 @@ pub fn proc_hint(ns: Namespaces, e: Errno) -> &'static str {
 pub fn mount_proc(target: &CStr) -> Result<(), Errno> {
     let flags = MountFlags::NOSUID | MountFlags::NOEXEC | MountFlags::NODEV;
     mount(c"proc", target, c"proc", flags, None)
+}
+
+/// Whether `path` (not followed if a symlink) is the root of a mount:
+/// statx's STATX_ATTR_MOUNT_ROOT (Linux 5.8+). rustix's `linux_4_11`
+/// feature leaves out its fallback for kernels without statx.
+fn is_mount_root(path: &CStr) -> bool {
+    use rustix::fs::{statx, AtFlags, StatxAttributes, StatxFlags};
+    let flags = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
+    let root = StatxAttributes::MOUNT_ROOT;
+    statx(rustix::fs::CWD, path, flags, StatxFlags::empty())
+        .is_ok_and(|st| st.stx_attributes_mask.contains(root) && st.stx_attributes.contains(root))
 }
 
 #[cfg(test)]

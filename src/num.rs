@@ -19,7 +19,6 @@ pub fn parse_u32(s: &[u8]) -> Option<u32> {
 }
 
 /// A decimal i64 with an optional sign.
-#[inline(never)]
 pub fn parse_i64(s: &[u8]) -> Option<i64> {
     let (neg, digits) = match s.split_first() {
         Some((b'-', rest)) => (true, rest),

@@ -99,7 +99,7 @@ pub enum MountKind {
 pub struct MountOp<'a> {
     pub kind: MountKind,
     /// The option as given (`ro-bind-try`), for error lines.
-    pub name: &'static str,
+    pub name: &'a [u8],
     /// A bind's host source or a symlink's target; empty for the others.
     pub src: &'a CStr,
     pub dst: &'a CStr,

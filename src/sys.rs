@@ -1,13 +1,14 @@
-//! The few system calls rustix 1.x does not expose (its `runtime` module is
-//! private): process exit, fork-style clone3/clone, execve, the signal-mask,
-//! signal-wait and fault-handler calls, kill(-1), close_range,
-//! mount_setattr, statx for one attribute, a seccomp filter, loopback up, an
-//! I/O port write and a vDSO-free clock. Numbers and structures come from
-//! linux-raw-sys;
-//! everything else goes through rustix.
+//! The raw system calls: those rustix 1.x does not expose (its `runtime`
+//! module is private): process exit, fork-style clone3/clone, execve, the
+//! signal-mask, signal-wait and fault-handler calls, kill(-1),
+//! close_range, mount_setattr, a seccomp filter, loopback up, an I/O port
+//! write and a vDSO-free clock; and `write_once` for the kernel's one-write
+//! files. Numbers and structures come from linux-raw-sys; everything else
+//! goes through rustix. Every `asm!` of nsinit is here.
 //!
-//! Every function here is a thin wrapper: it turns the kernel's `-errno`
-//! return into `Err(Errno)` and nothing more.
+//! Most functions turn the kernel's `-errno` into `Err(Errno)` and do
+//! nothing more; those that do more say so (the clone3 fallback, the
+//! fault handlers' state, the socket for loopback).
 
 use crate::argv::{Argv, Env};
 use core::arch::asm;
@@ -55,7 +56,6 @@ fn result(ret: isize) -> Result<usize, Errno> {
 }
 
 /// exit_group(2): ends every thread of the process.
-#[inline(never)]
 pub fn exit(code: i32) -> ! {
     // SAFETY: exit_group takes one integer and never returns.
     unsafe {
@@ -303,29 +303,6 @@ pub fn mount_setattr(dir: i32, path: &CStr, at_flags: u32, set: u64) -> Result<(
     result(ret).map(|_| ())
 }
 
-/// Whether `path` (not followed if a symlink) is the root of a mount:
-/// statx's STATX_ATTR_MOUNT_ROOT (Linux 5.8+). rustix's statx carries a
-/// fallback for kernels without statx, which this does not need.
-pub fn is_mount_root(path: &CStr) -> bool {
-    // SAFETY: all-zero bytes are a valid statx (plain integers).
-    let mut st: k::statx = unsafe { core::mem::zeroed() };
-    let flags = k::AT_SYMLINK_NOFOLLOW | k::AT_NO_AUTOMOUNT;
-    // SAFETY: `path` is NUL-terminated and the kernel writes at most one
-    // struct statx into `st`.
-    let ret = unsafe {
-        syscall5(
-            k::__NR_statx,
-            k::AT_FDCWD as usize,
-            path.as_ptr() as usize,
-            flags as usize,
-            0,
-            &mut st as *mut _ as usize,
-        )
-    };
-    let root = u64::from(k::STATX_ATTR_MOUNT_ROOT);
-    ret == 0 && st.stx_attributes_mask & root != 0 && st.stx_attributes & root != 0
-}
-
 /// Brings the loopback interface of this process's network namespace up,
 /// as `ip link set lo up` does: SIOCSIFFLAGS with IFF_UP on any socket.
 /// The numbers are from <linux/socket.h>, <linux/sockios.h> and
@@ -417,7 +394,8 @@ extern "C" fn on_fault(sig: i32, info: *const i32, _context: *mut u8) {
 
 /// Runs `handler` on a stack of its own for each signal of `sigs` (the
 /// faults) that the kernel raises. A handler is reset by execve, so the
-/// payload starts with the default actions.
+/// payload starts with the default actions. Out of line: `entry` calls
+/// it before the work's large frames exist.
 #[inline(never)]
 pub fn on_faults(sigs: &[u32], handler: FaultHandler) {
     // SAFETY: single-threaded, and no handler is installed yet.
