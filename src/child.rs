@@ -38,7 +38,11 @@ pub fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env) -> ! {
 }
 
 /// Without the go byte the parent failed or died, and has said why (or
-/// cannot): the child leaves quietly.
+/// cannot): the child leaves quietly. Out of line: inlined, its frame
+/// (the mount plan's paths) joins `run`'s, which the child enters at its
+/// first instruction, before the go byte; under a small `ulimit -s` the
+/// child then crashed while the parent was still writing the maps.
+#[inline(never)]
 fn setup(spec: &Spec, ready: &OwnedFd) -> Result<(), Failed> {
     set_kill_child(spec)?;
     // One byte means "maps written, go on"; EOF without it means the parent
@@ -142,25 +146,12 @@ fn parent_alive(ready: &OwnedFd) -> bool {
     read(ready, &mut [0u8; 1]) == Err(Errno::AGAIN)
 }
 
-/// Who the payload (and `--init`) will be: its ids, no capabilities in a
-/// sandbox, no_new_privs; `--kill-child` set again after them.
+/// Who the payload (and `--init`) will be (identity::lock_down), then
+/// `--kill-child` set again: the kernel clears the parent-death signal at
+/// every credential change.
 fn lock_down(spec: &Spec, parent_alive: impl Fn() -> bool) -> Result<(), Failed> {
-    // A switch away from uid 0 drops the capabilities the steps before
-    // needed, so this comes after them.
-    crate::identity::switch_ids(spec)?;
-    if spec.sandbox {
-        crate::identity::drop_capabilities()?;
-    }
-    // The kernel clears the parent-death signal at every credential
-    // change: set it again.
-    rearm_kill_child(spec, parent_alive)?;
-    // No setuid file or file capability can raise what the payload has, as
-    // under bubblewrap.
-    if !spec.allow_new_privs {
-        rustix::thread::set_no_new_privs(true)
-            .map_err(|e| fail("prctl", b"PR_SET_NO_NEW_PRIVS", e))?;
-    }
-    Ok(())
+    crate::identity::lock_down(spec)?;
+    rearm_kill_child(spec, parent_alive)
 }
 
 /// A time namespace only takes clock offsets before its first process

@@ -39,7 +39,7 @@ fn set_ids(uid: Option<u32>, gid: Option<u32>) -> Result<(), Failed> {
 
 /// `--uid`/`--gid` (the parser makes `--uid=N` alone mean `--gid=N` too),
 /// the very last of the id changes: every capability goes with uid 0.
-pub fn switch_ids(spec: &Spec) -> Result<(), Failed> {
+fn switch_ids(spec: &Spec) -> Result<(), Failed> {
     set_ids(spec.uid, spec.gid)
 }
 
@@ -61,6 +61,24 @@ pub fn take_mapped_ids(spec: &Spec) -> Result<(), Failed> {
     )
 }
 
+/// The privilege steps, once, in the order the kernel needs them: the ids
+/// first (a switch away from uid 0 drops the capabilities the setup steps
+/// before needed), then the capability sets, then no_new_privs, so that no
+/// setuid file or file capability can raise what the payload has (as under
+/// bubblewrap). The seccomp guard comes last of all, just before execve
+/// (guard_terminal), so that nothing of nsinit's own runs under it.
+pub fn lock_down(spec: &Spec) -> Result<(), Failed> {
+    switch_ids(spec)?;
+    if spec.sandbox {
+        drop_capabilities()?;
+    }
+    if !spec.allow_new_privs {
+        rustix::thread::set_no_new_privs(true)
+            .map_err(|e| fail("prctl", b"PR_SET_NO_NEW_PRIVS", e))?;
+    }
+    Ok(())
+}
+
 /// From <linux/capability.h>: the highest capability number the kernel may
 /// know; PR_CAPBSET_DROP answers EINVAL past the last one it does know.
 const CAP_LAST_POSSIBLE: u32 = 63;
@@ -69,7 +87,7 @@ const CAP_LAST_POSSIBLE: u32 = 63;
 /// permitted, effective), as bubblewrap runs its sandboxes: uid 0 inside
 /// cannot undo a read-only bind, unmount a cover or remount anything, and
 /// an execve of a setuid-root file gains nothing.
-pub fn drop_capabilities() -> Result<(), Failed> {
+fn drop_capabilities() -> Result<(), Failed> {
     use rustix::thread::{
         clear_ambient_capability_set, remove_capability_from_bounding_set, set_capabilities,
         CapabilitySet, CapabilitySets,

@@ -43,13 +43,11 @@ pub fn start(
     env: Env,
     waited: sys::SigSet,
 ) -> Result<u32, Failed> {
-    // The maps are rendered before any process exists, so a bad one costs
+    // The maps are checked before any process exists, so a bad one costs
     // nothing to undo.
-    let (mut uid_text, mut gid_text) = (MapText::default(), MapText::default());
     let uid = rustix::process::geteuid().as_raw();
     let gid = rustix::process::getegid().as_raw();
-    render(&spec.uid_map, uid, &mut uid_text, "uid map")?;
-    render(&spec.gid_map, gid, &mut gid_text, "gid map")?;
+    check_maps(spec, (uid, gid))?;
     if spec.namespaces.has(Namespaces::USER) {
         one_sided_maps(spec, uid, gid)?;
     }
@@ -82,7 +80,7 @@ pub fn start(
     }
 
     if spec.namespaces.has(Namespaces::USER) {
-        if let Err(failed) = write_maps(spec, child, (uid, gid), (&uid_text, &gid_text)) {
+        if let Err(failed) = write_maps(spec, child, (uid, gid)) {
             // The child is still waiting for its go byte: it never ran a
             // thing of the payload's.
             crate::supervise::send(child, crate::signals::Signal::KILL);
@@ -117,6 +115,18 @@ fn one_sided_maps(spec: &Spec, uid: u32, gid: u32) -> Result<(), Failed> {
     Err(fail_why("check", what, why, hint))
 }
 
+/// Renders both maps and throws the texts away: a bad map is found before
+/// the clone, and the 4 KB texts are off the stack by then. The child
+/// starts with the stack the parent had in use at the clone: under a
+/// small `ulimit -s` the 8 KB of texts live across it made the child crash
+/// at its first step. Out of line, and so is `write_maps`, for that reason.
+#[inline(never)]
+fn check_maps(spec: &Spec, (uid, gid): (u32, u32)) -> Result<(), Failed> {
+    let mut text = MapText::default();
+    render(&spec.uid_map, uid, &mut text, "uid map")?;
+    render(&spec.gid_map, gid, &mut text, "gid map")
+}
+
 fn render(map: &IdMap, caller: u32, out: &mut MapText, what: &str) -> Result<(), Failed> {
     map.render(caller, out)
         .map_err(|reason| fail_why("check", what.as_bytes(), reason, ""))
@@ -141,24 +151,21 @@ fn clone_failure(ns: Namespaces, e: Errno) -> Failed {
 /// setgroups first: the kernel refuses "allow" once gid_map is written, and
 /// refuses an unprivileged gid_map unless setgroups is "deny"
 /// (CVE-2014-8989). Each file takes exactly one write.
-fn write_maps(
-    spec: &Spec,
-    child: u32,
-    ids: (u32, u32),
-    texts: (&MapText, &MapText),
-) -> Result<(), Failed> {
-    let ((uid, gid), (uid_text, gid_text)) = (ids, texts);
+#[inline(never)]
+fn write_maps(spec: &Spec, child: u32, (uid, gid): (u32, u32)) -> Result<(), Failed> {
     if let Some(sg) = spec.setgroups {
         write_proc_file(child, "setgroups", sg.as_bytes(), |_| "")?;
     }
     let files = [
-        ("uid_map", uid_text, &spec.uid_map, uid),
-        ("gid_map", gid_text, &spec.gid_map, gid),
+        ("uid_map", &spec.uid_map, uid),
+        ("gid_map", &spec.gid_map, gid),
     ];
-    for (file, text, map, caller) in files {
+    let mut text = MapText::default();
+    for (file, map, caller) in files {
         if map.is_empty() {
             continue;
         }
+        render(map, caller, &mut text, file)?;
         write_proc_file(child, file, text.as_bytes(), |e| {
             let own_only = map.is_own_id_only(caller);
             let allowed = spec.setgroups != Some(crate::spec::SetGroups::Deny);
