@@ -403,6 +403,48 @@ mod tests {
         let built = build_env(env, &ops).unwrap();
         assert_eq!(show(built), ["PATH=/bin"]);
         assert_eq!(built.get(b"PATH"), Some(c"/bin"));
+        // Values past a page: the mapping holds the vector and all text.
+        let big = std::ffi::CString::new("v".repeat(10_000)).unwrap();
+        let ops = [EnvOp::Set(c"BIG", &big), EnvOp::Set(c"BIG2", &big)];
+        let built = show(build_env(env, &ops).unwrap());
+        assert_eq!(built.len(), 5);
+        assert_eq!(built[4].len(), 10_005);
+    }
+
+    #[test]
+    fn an_entry_without_a_value_is_no_match() {
+        // "A" alone (no '='), as a caller may pass: neither `A` nor `AB`
+        // matches it, and unsetting A leaves it alone.
+        let base = [
+            c"A".as_ptr().cast::<u8>(),
+            c"AB=1".as_ptr().cast(),
+            core::ptr::null(),
+        ];
+        // SAFETY: a NULL-terminated vector of static C strings.
+        let env = unsafe { Env::from_raw(base.as_ptr()) };
+        assert_eq!(env.get(b"A"), None);
+        assert_eq!(env.get(b"AB"), Some(c"1"));
+        let built = build_env(env, &[EnvOp::Unset(c"A")]).unwrap();
+        assert_eq!(built.iter().collect::<std::vec::Vec<_>>(), [c"A", c"AB=1"]);
+    }
+
+    #[test]
+    fn argv_ends_at_its_length() {
+        let v = [
+            c"nsinit".as_ptr().cast::<u8>(),
+            c"-p".as_ptr().cast(),
+            core::ptr::null(),
+        ];
+        // SAFETY: a NULL-terminated vector of two static C strings.
+        let argv = unsafe { Argv::from_raw(v.as_ptr(), 2) };
+        assert!(!argv.is_empty());
+        assert_eq!((argv.get(1), argv.get(2)), (Some(c"-p"), None));
+        let tail = argv.tail(1);
+        assert_eq!(
+            (tail.len(), tail.get(0), tail.get(1)),
+            (1, Some(c"-p"), None)
+        );
+        assert!(argv.tail(5).is_empty());
     }
 
     #[test]
@@ -423,6 +465,13 @@ mod tests {
         // PATH_MAX with its NUL.
         assert!(Path::join(&[b'x'; 4000], &[b'y'; 94], b"").is_ok());
         assert!(Path::join(&[b'x'; 4000], &[b'y'; 95], b"").is_err());
+        // Trailing slashes go, a lone "/" stays.
+        let mut p = Path::<PATH_MAX>::concat(&[b"/a/b//"]).unwrap();
+        p.trim_trailing_slashes();
+        assert_eq!(p.as_cstr(), c"/a/b");
+        let mut p = Path::<PATH_MAX>::concat(&[b"/"]).unwrap();
+        p.trim_trailing_slashes();
+        assert_eq!(p.as_cstr(), c"/");
         // A bounded path: an error past its size, never a shorter path.
         let proc = Path::<16>::concat(&[b"/proc/", b"12345", b"/uid_map"]);
         assert_eq!(proc.err(), Some(Errno::NAMETOOLONG));

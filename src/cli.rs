@@ -755,6 +755,22 @@ mod tests {
         assert_eq!(spec(&["-u", "--", "-p"]).payload_index, Some(3));
         assert_eq!(spec(&["-u", "--"]).payload_index, None);
         assert_eq!(spec(&["-u", "--", "--"]).payload_index, Some(3));
+        // A lone "-" is no option: the payload's name, as getopt has it.
+        assert_eq!(spec(&["-u", "-", "-p"]).payload_index, Some(2));
+    }
+
+    #[test]
+    fn values_at_their_limits() {
+        // The kernel's 64 bytes for a host name, exactly.
+        let name = "x".repeat(64);
+        assert_eq!(spec(&["--hostname", &name]).hostname, Some(name.as_bytes()));
+        // fd 3 + N must stay an int.
+        let most = spec(&["--preserve-fds=2147483644"]).preserve_fds;
+        assert_eq!(most, 2147483644);
+        assert!(run(&["--preserve-fds=2147483645"]).is_err());
+        // At most four hexadecimal digits, as an x86 port has.
+        assert_eq!(spec(&["--debug-exit=0x00f4"]).vm.debug_exit, Some(0xf4));
+        assert!(run(&["--debug-exit=0x000f4"]).is_err());
     }
 
     #[test]

@@ -229,6 +229,35 @@ mod tests {
     }
 
     #[test]
+    fn inner_ids_and_own_id_maps() {
+        let mut m = IdMap::default();
+        m.add_range(Range {
+            inner: 0,
+            outer: 100000,
+            count: 1,
+        })
+        .unwrap();
+        assert!(m.maps_inner(0) && !m.maps_inner(1));
+        assert!(!m.is_own_id_only(1000));
+        let own = IdMap {
+            own: Some(OwnId::Id(0)),
+            ..IdMap::default()
+        };
+        assert!(own.is_own_id_only(1000));
+        // A range that is only the caller's own id, outside.
+        let mut same = IdMap::default();
+        same.add_range(Range {
+            inner: 0,
+            outer: 1000,
+            count: 1,
+        })
+        .unwrap();
+        assert!(same.is_own_id_only(1000) && !same.is_own_id_only(1001));
+        same.own = Some(OwnId::Same);
+        assert!(!same.is_own_id_only(1000));
+    }
+
+    #[test]
     fn overlaps_inside_or_outside() {
         let mut m = IdMap::default();
         m.add_range(Range {

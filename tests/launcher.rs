@@ -772,3 +772,56 @@ fn binary_is_static_small_and_stripped() {
     // Stripped: no .symtab among the section names.
     assert!(!elf.windows(8).any(|w| w == b".symtab\0"));
 }
+
+// --- Lines that mutation testing found untested ------------------------------
+
+#[test]
+fn a_file_the_kernel_cannot_run_gets_126_and_a_hint() {
+    let dir = test_dir();
+    let bad = dir.join("not-a-binary");
+    std::fs::write(&bad, b"garbage\n\x01\x02").unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bad = bad.to_str().unwrap();
+    let o = run(As::Root, &[bad]);
+    assert_eq!(
+        (o.status.code(), stderr(&o)),
+        (
+            Some(126),
+            format!(
+                "nsinit: exec {bad}: Exec format error (ENOEXEC); \
+                 not a binary this kernel runs, nor a script with #!\n"
+            )
+        )
+    );
+}
+
+#[test]
+fn a_symlink_loop_as_wd_without_a_new_root_has_no_proc_hint() {
+    // The CVE-2024-21626 hint is for a new root only.
+    let dir = test_dir();
+    let lp = dir.join("wd-loop");
+    let _ = std::fs::remove_file(&lp);
+    std::os::unix::fs::symlink("wd-loop", &lp).unwrap();
+    let lp = lp.to_str().unwrap();
+    let o = run(As::Root, &["-m", "--wd", lp, "/bin/true"]);
+    assert_eq!(
+        (o.status.code(), stderr(&o)),
+        (
+            Some(125),
+            format!("nsinit: chdir {lp}: Too many levels of symbolic links (ELOOP)\n")
+        )
+    );
+}
+
+#[test]
+fn no_terminal_no_seccomp_filter() {
+    // Without a controlling terminal (setsid) there is nothing for the
+    // TIOCSTI guard to guard: the payload starts with no filter at all.
+    for flags in [&[][..], &["-U"][..], &["--new-session"][..]] {
+        let mut args = vec!["-w", nsinit()];
+        args.extend(flags);
+        args.extend(["/bin/busybox", "grep", "^Seccomp:", "/proc/self/status"]);
+        let o = output(&mut command(As::Root, "setsid", &args));
+        assert_eq!(stdout(&o), "Seccomp:\t0\n", "{flags:?}: {}", stderr(&o));
+    }
+}
