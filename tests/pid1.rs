@@ -7,9 +7,18 @@ mod common;
 use common::*;
 use std::os::unix::process::CommandExt;
 
-/// Counts zombies among the pid namespace's processes after orphans ended.
-const ORPHANS: &str = "for i in $(seq 50); do (sleep 0.1 &); done; sleep 1; \
-    echo pid $$ zombies $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)";
+/// Counts zombies among the pid namespace's processes after 50 orphans
+/// ended: it waits (10 s at most) until none of them runs and none is left
+/// a zombie, by condition rather than for a fixed time; unreaped, they stay
+/// zombies and the count shows them.
+const ORPHANS: &str = "for i in $(seq 50); do (sleep 0.1 &); done; \
+    zombies() { grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l; }; \
+    running() { for f in /proc/[0-9]*/status; do \
+        grep -q '^Name:.sleep' $f 2>/dev/null && ! grep -q '^State:.Z' $f 2>/dev/null && echo; \
+    done | wc -l; }; \
+    i=0; while [ $i -lt 200 ] && { [ $(running) -gt 0 ] || [ $(zombies) -gt 0 ]; }; do \
+        sleep 0.05; i=$((i+1)); done; \
+    echo pid $$ zombies $(zombies)";
 
 #[test]
 fn init_reaps_orphans_in_its_pid_namespace() {
