@@ -332,14 +332,28 @@ impl<const N: usize> Path<N> {
         &mut self,
         mut f: impl FnMut(&CStr) -> Result<(), Errno>,
     ) -> Result<(), Errno> {
+        /// Puts the `/` back, also when `f` unwinds: the path must never
+        /// keep a NUL inside (as_cstr relies on it).
+        struct Slash(*mut u8);
+        impl Drop for Slash {
+            fn drop(&mut self) {
+                // SAFETY: points into the Path's buffer, which outlives this
+                // guard; nothing borrows the byte any more when it drops.
+                unsafe { *self.0 = b'/' };
+            }
+        }
         for i in 1..self.len {
             if self.bytes[i] == b'/' {
                 self.bytes[i] = 0;
-                // SAFETY: as in as_cstr, with the NUL just written at `i`.
-                let dir = unsafe { CStr::from_bytes_with_nul_unchecked(&self.bytes[..=i]) };
-                let done = f(dir);
-                self.bytes[i] = b'/';
-                done?;
+                // Fresh each time: the guard and `dir` use only this pointer.
+                let base = self.bytes.as_mut_ptr();
+                let _slash = Slash(base.wrapping_add(i));
+                // SAFETY: bytes 0..=i of the buffer, with the one NUL just
+                // written at `i` (the parts hold none, see `fill`).
+                let dir = unsafe {
+                    CStr::from_bytes_with_nul_unchecked(core::slice::from_raw_parts(base, i + 1))
+                };
+                f(dir)?;
             }
         }
         Ok(())
@@ -426,6 +440,23 @@ mod tests {
         assert_eq!(env.get(b"AB"), Some(c"1"));
         let built = build_env(env, &[EnvOp::Unset(c"A")]).unwrap();
         assert_eq!(built.iter().collect::<std::vec::Vec<_>>(), [c"A", c"AB=1"]);
+    }
+
+    #[test]
+    fn a_path_keeps_no_nul_when_the_callback_unwinds() {
+        let mut p = Path::join(b"/a", b"b/c", b"").unwrap();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = p.each_parent(|_| panic!("a failing step"));
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(p.as_cstr(), c"/a/b/c");
+        let mut seen = std::vec::Vec::new();
+        p.each_parent(|d| {
+            seen.push(d.to_owned());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, [c"/a".to_owned(), c"/a/b".to_owned()]);
     }
 
     #[test]

@@ -15,7 +15,12 @@ use rustix::io::Errno;
 use rustix::mount::MountPropagationFlags;
 
 /// Runs the child's steps and execs the payload; never returns.
-pub fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env) -> ! {
+///
+/// # Safety
+/// The process has one thread (it forks, and `--init` closes every fd past
+/// stdio), owns no fd above 2, and never unwinds: the nsinit binary from
+/// `_start`, not a multi-threaded or unwinding host program.
+pub unsafe fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env) -> ! {
     let last = LastSteps {
         own_session: spec.new_session || role.console_session(),
         console_tty: role.console_session(),
@@ -119,8 +124,7 @@ fn change_dir(dir: &CStr, new_root: bool) -> Result<(), Errno> {
 /// PR_SET_PDEATHSIG with `--kill-child`'s signal.
 fn set_kill_child(spec: &Spec) -> Result<(), Failed> {
     if let Some(sig) = spec.kill_child {
-        rustix::process::set_parent_process_death_signal(Some(sig.to_rustix()))
-            .map_err(|e| fail("prctl", b"PR_SET_PDEATHSIG", e))?;
+        sys::set_death_signal(sig.get()).map_err(|e| fail("prctl", b"PR_SET_PDEATHSIG", e))?;
     }
     Ok(())
 }
@@ -159,11 +163,14 @@ fn lock_down(spec: &Spec, parent_alive: impl Fn() -> bool) -> Result<(), Failed>
 /// makes one for our future children, we write its offsets, and setns moves
 /// this process itself into it: the payload keeps being the pid namespace's
 /// PID 1, and this works in an unprivileged user namespace too.
+/// Out of line, as `mounts::build_root`: `setup` runs before the go byte,
+/// and what it inlines is stack the child needs at its first step.
+#[inline(never)]
 fn enter_time_namespace(spec: &Spec) -> Result<(), Failed> {
     let hint = "a time namespace needs CAP_SYS_ADMIN: add -U/-r or run as root";
     // SAFETY: rustix marks unshare unsafe for CLONE_FILES/CLONE_FS, which
     // can pull state from under other threads; NEWTIME only picks the time
-    // namespace of future children, and this process has one thread.
+    // namespace of future children, and `run`'s contract is one thread.
     unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWTIME) }.map_err(
         |e| {
             fail_hint(
@@ -230,7 +237,7 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
     if let Err(e) = sys::sigprocmask(linux_raw_sys::general::SIG_BLOCK, sup.waited()) {
         return fail("sigprocmask", b"", e);
     }
-    // SAFETY: nsinit has one thread.
+    // SAFETY: one thread: `run`'s contract.
     match unsafe { sys::fork_with_flags(0) } {
         Err(e) => fail("fork", b"payload", e),
         Ok(None) => {
@@ -246,7 +253,7 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
             sup.payload = pid;
             // The payload closes what it must not inherit; we need none of it.
             // SAFETY: past the stdio this process owns no fd: `run` dropped
-            // the go pipe, and the rest were inherited, owned by no one here.
+            // the go pipe, and `run`'s contract covers the rest.
             let _ = unsafe { sys::close_from(3) };
             report::debug("init: waiting for the payload", b"");
             match sup.wait() {

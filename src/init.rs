@@ -21,8 +21,15 @@ use rustix::system::RebootCommand;
 /// Defaults baked into an image: one argument per line.
 pub const DEFAULTS_FILE: &CStr = c"/etc/nsinit/args";
 
-/// `spec` is `Spec::new()`, to be filled.
-pub fn main(kernel_argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> ! {
+/// `spec` is `Spec::new()`, to be filled. The argument vectors may live in
+/// this function's frame (`choose_args`): it never returns, and the
+/// contract below rules out unwinding.
+///
+/// # Safety
+/// The process has one thread (it forks, and `--init` closes every fd past
+/// stdio), owns no fd above 2, and never unwinds: the nsinit binary from
+/// `_start`, not a multi-threaded or unwinding host program.
+pub unsafe fn main(kernel_argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> ! {
     // PID 1 has no default action for signals: one it neither handles nor
     // blocks is dropped. Block them all first and take them with sigwaitinfo.
     let _ = sys::sigprocmask(k::SIG_BLOCK, !SYNC_FAULTS);
@@ -77,7 +84,8 @@ pub fn main(kernel_argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> !
         ),
     };
     let mut status = None;
-    match crate::launch::start(spec, role, argv, env, sup.waited()) {
+    // SAFETY: `main`'s contract is `start`'s.
+    match unsafe { crate::launch::start(spec, role, argv, env, sup.waited()) } {
         Err(_) => {}
         Ok(pid) => {
             sup.payload = pid;

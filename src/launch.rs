@@ -15,7 +15,12 @@ use rustix::process::{Pid, WaitOptions};
 
 /// nsinit as a command: returns the exit status.
 /// `spec` is `Spec::new()`, to be filled.
-pub fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i32 {
+///
+/// # Safety
+/// The process has one thread (it forks, and `--init` closes every fd past
+/// stdio), owns no fd above 2, and never unwinds: the nsinit binary from
+/// `_start`, not a multi-threaded or unwinding host program.
+pub unsafe fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i32 {
     if let Next::Exit(status) = cli::read_command_line(argv, spec) {
         return i32::from(status);
     }
@@ -23,7 +28,8 @@ pub fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i32 {
     report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
     let run = || -> Result<i32, Failed> {
         let mut sup = Supervisor::launcher(spec.new_session);
-        sup.payload = start(spec, Role::Launcher, argv, env, sup.waited())?;
+        // SAFETY: `main`'s contract is `start`'s.
+        sup.payload = unsafe { start(spec, Role::Launcher, argv, env, sup.waited()) }?;
         match sup.wait()? {
             Ending::Payload(exit) => Ok(exit.status),
             Ending::Stop(sig) => Ok(128 + sig as i32),
@@ -36,7 +42,12 @@ pub fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i32 {
 /// returns its pid. `waited` (the signals the caller will wait for) is
 /// blocked first, so nothing sent in between is lost; the child unblocks
 /// everything before exec.
-pub fn start(
+///
+/// # Safety
+/// The process has one thread (it forks, and `--init` closes every fd past
+/// stdio), owns no fd above 2, and never unwinds: the nsinit binary from
+/// `_start`, not a multi-threaded or unwinding host program.
+pub unsafe fn start(
     spec: &Spec,
     role: Role,
     argv: Argv,
@@ -60,13 +71,13 @@ pub fn start(
         .map_err(|e| fail("pipe", b"", e))?;
 
     let flags = spec.namespaces.clone_flags();
-    // SAFETY: nsinit has one thread (the library's host tests never start
-    // a child).
+    // SAFETY: one thread: `start`'s contract.
     let child = match unsafe { sys::fork_with_flags(flags) } {
         Err(e) => return Err(clone_failure(spec.namespaces, e)),
         Ok(None) => {
             drop(ready_w);
-            crate::child::run(spec, role, ready_r, argv, env)
+            // SAFETY: `start`'s contract is `run`'s.
+            unsafe { crate::child::run(spec, role, ready_r, argv, env) }
         }
         Ok(Some(pid)) => pid,
     };

@@ -41,7 +41,8 @@ unsafe extern "C" fn entry(sp: *const usize) -> ! {
     // nsinit's own crash (a stack overflow under a tiny `ulimit -s`) must
     // not pass for the payload's: 125 and a line, not 139. First, in a
     // frame of a few bytes: the work's frames come after.
-    nsinit::sys::on_faults(&nsinit::sys::FAULTS, crashed);
+    // SAFETY: at _start: one thread, called once.
+    unsafe { nsinit::sys::on_faults(&nsinit::sys::FAULTS, crashed) };
     run(argv, env)
 }
 
@@ -60,9 +61,12 @@ fn run(argv: Argv<'static>, env: Env<'static>) -> ! {
         nsinit::sys::exit(125);
     }
     if pid1 {
-        nsinit::init::main(argv, env, spec)
+        // SAFETY: from _start: one thread, no libc, no fd of ours above 2,
+        // and panic=abort.
+        unsafe { nsinit::init::main(argv, env, spec) }
     }
-    nsinit::sys::exit(nsinit::launch::main(argv, env, spec))
+    // SAFETY: as for init::main.
+    nsinit::sys::exit(unsafe { nsinit::launch::main(argv, env, spec) })
 }
 
 /// Opens /dev/null on each of fds 0-2 that is closed, as daemons do.

@@ -138,6 +138,10 @@ const PROC_COVERED: [&CStr; 4] = [c"sys", c"sysrq-trigger", c"irq", c"bus"];
 ///    An initramfs root cannot be pivoted away (EINVAL): then, as
 ///    switch_root does, the new root is moved over "/" and chrooted into,
 ///    which a payload keeping CAP_SYS_CHROOT could climb out of.
+///
+/// Out of line: `child::setup` runs before the go byte, and its frame is
+/// stack the child needs at its first step (a small `ulimit -s`).
+#[inline(never)]
 pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     // One entry per operation: the clone of a bind's source, or none.
     let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_MOUNT_OPS>::new();

@@ -34,14 +34,6 @@ impl Signal {
     pub const fn get(self) -> u32 {
         self.0.get() as u32
     }
-
-    /// The same signal as rustix's type, for its safe calls (pdeathsig).
-    pub fn to_rustix(self) -> rustix::process::Signal {
-        // SAFETY: 1-64, checked by `new`: a valid, non-zero signal number.
-        // rustix's other condition is about signals a libc reserves for
-        // itself; nsinit has no libc.
-        unsafe { rustix::process::Signal::from_raw_unchecked(self.get() as i32) }
-    }
 }
 
 /// Signal names 1-31 in order, as kill -l prints them; one string rather

@@ -9,7 +9,7 @@ use crate::signals::{self, Signal, FORWARDED, JOB_STOPS};
 use crate::sys::{self, sig_bit, SigSet};
 use linux_raw_sys::general as k;
 use rustix::io::Errno;
-use rustix::process::{Pid, WaitOptions, WaitStatus};
+use rustix::process::{WaitOptions, WaitStatus};
 
 /// Who nsinit is in this run. nsinit decides it (its pid, whether
 /// reboot(CAD_OFF) works), no option does.
@@ -209,7 +209,8 @@ impl Supervisor {
 }
 
 pub fn send(pid: u32, sig: Signal) {
-    if let Some(pid) = Pid::from_raw(pid as i32) {
-        let _ = rustix::process::kill_process(pid, sig.to_rustix());
+    // Never 0 or -1 (the group, everyone): only a child's pid.
+    if pid > 0 && pid <= i32::MAX as u32 {
+        let _ = sys::kill(pid as i32, sig.get());
     }
 }

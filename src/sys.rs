@@ -220,10 +220,26 @@ pub fn sigtimedwait(set: SigSet, timeout_ms: Option<u64>) -> Result<SigInfo, Err
 /// kill(-1, sig): every process this one may signal, except itself (for
 /// PID 1: every process on the system).
 pub fn kill_all(sig: u32) -> Result<(), Errno> {
+    kill(-1, sig)
+}
+
+/// kill(2). Raw, with the number as it is: rustix's `Signal` carries a
+/// libc's rule (its reserved realtime signals), which nsinit does not have.
+pub fn kill(pid: i32, sig: u32) -> Result<(), Errno> {
     // SAFETY: plain integer arguments.
-    let ret = unsafe { syscall4(k::__NR_kill, -1isize as usize, sig as usize, 0, 0) };
+    let ret = unsafe { syscall4(k::__NR_kill, pid as isize as usize, sig as usize, 0, 0) };
     result(ret).map(|_| ())
 }
+
+/// prctl(PR_SET_PDEATHSIG, sig): `sig` when the parent thread ends.
+pub fn set_death_signal(sig: u32) -> Result<(), Errno> {
+    // SAFETY: plain integer arguments.
+    let ret = unsafe { syscall4(k::__NR_prctl, PR_SET_PDEATHSIG, sig as usize, 0, 0) };
+    result(ret).map(|_| ())
+}
+
+/// From <linux/prctl.h>.
+const PR_SET_PDEATHSIG: usize = 1;
 
 /// Writes a 32-bit value to an x86 I/O port, after ioperm(2) grants it:
 /// how a guest tells QEMU's isa-debug-exit device to exit.
@@ -396,9 +412,13 @@ extern "C" fn on_fault(sig: i32, info: *const i32, _context: *mut u8) {
 /// faults) that the kernel raises. A handler is reset by execve, so the
 /// payload starts with the default actions. Out of line: `entry` calls
 /// it before the work's large frames exist.
+///
+/// # Safety
+/// Called once, by a single-threaded process, before any handler is
+/// installed: the handler's slot and the one alternate stack are statics.
 #[inline(never)]
-pub fn on_faults(sigs: &[u32], handler: FaultHandler) {
-    // SAFETY: single-threaded, and no handler is installed yet.
+pub unsafe fn on_faults(sigs: &[u32], handler: FaultHandler) {
+    // SAFETY: the contract: one thread, and no handler installed yet.
     unsafe { *core::ptr::addr_of_mut!(FAULT_HANDLER) = Some(handler) };
     let stack: [usize; 3] = [
         core::ptr::addr_of_mut!(FAULT_STACK) as usize,
