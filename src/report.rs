@@ -264,8 +264,8 @@ mod tests {
     #[test]
     fn numbers() {
         let mut l = Line::new();
-        l.int(-42).push(b" ").int(7);
-        assert_eq!(l.as_bytes(), b"-42 7");
+        l.int(-42).push(b" ").int(7).push(b" ").int(0);
+        assert_eq!(l.as_bytes(), b"-42 7 0");
     }
 
     #[test]

@@ -436,3 +436,24 @@ fn default_propagation_keeps_mounts_inside_a_shared_caller() {
         }
     }
 }
+
+#[test]
+fn a_file_bound_where_nothing_is_gets_a_file_to_sit_on() {
+    // The mount point of a file bind is a new empty file (O_CREAT|O_EXCL,
+    // never through a symlink), in a directory made for it.
+    let host = std::fs::read_to_string("/etc/hostname").unwrap();
+    for who in [As::Root, As::Nobody] {
+        let mut args: Vec<&str> = USR_SANDBOX.to_vec();
+        if who == As::Nobody {
+            args.insert(0, "-r");
+        }
+        args.extend(["--ro-bind", "/etc/hostname", "/etc/hostname"]);
+        args.extend(["/bin/busybox", "cat", "/etc/hostname"]);
+        let o = run(who, &args);
+        assert_eq!(
+            (o.status.code(), stdout(&o), stderr(&o)),
+            (Some(0), host.clone(), String::new()),
+            "{who:?}"
+        );
+    }
+}
