@@ -27,7 +27,7 @@ INITRAMFS := $(BUILD)/initramfs.cpio
 BUSYBOX   := $(BUILD)/busybox/bin/busybox
 IMAGE_DEPS := python3:python3-minimal dpkg-deb:dpkg apt-get:apt
 
-.PHONY: all build install test unit-test lint size clean initramfs kernel qemu demo qemu-test bench mutants
+.PHONY: all build install test unit-test lint size clean initramfs kernel qemu demo qemu-test bench mutants mutants-vm
 
 all: build
 
@@ -116,19 +116,26 @@ bench: initramfs kernel
 # Built with the `mutants` profile (release without LTO: a mutant rebuilds in
 # seconds instead of a minute, since LTO also rebuilds every test binary)
 # and tested with nextest, which stops at the first failing test. The size
-# test is left out: it is about the release build. The run is inside a
-# private mount and PID namespace, so that a mutant which loses nsinit's own
-# namespaces cannot change the host's mount table or leave a process.
-# Hours on 2 cores, so not part of `make test`; MUTANTS_FLAGS="--shard 1/4"
-# runs a part, "--file src/init.rs" one file. Results in mutants.out/.
+# test is left out: it is about the release build. Each mutant's build and
+# tests run in a mount and PID namespace of their own (tests/mutants/cargo):
+# a mutant that loses nsinit's own namespaces, or signals pid -1, reaches
+# only that. Hours on 2 cores, so not part of `make test`;
+# MUTANTS_FLAGS="--shard 1/4" runs a part, "--file src/init.rs" one file.
+# Results in mutants.out/.
 MUTANTS_FLAGS ?=
 mutants:
 	@tests/deps.sh $(TEST_DEPS)
 	@command -v cargo-mutants >/dev/null 2>&1 || $(CARGO) install --locked cargo-mutants
 	@command -v cargo-nextest >/dev/null 2>&1 || $(CARGO) install --locked cargo-nextest
-	unshare --mount --pid --fork --mount-proc --propagation private \
-		$(CARGO) mutants --no-shuffle --jobs 2 --profile mutants --test-tool nextest \
+	REAL_CARGO=$$(command -v $(CARGO)) CARGO=$(CURDIR)/tests/mutants/cargo \
+		cargo-mutants mutants --no-shuffle --jobs 2 --profile mutants --test-tool nextest \
 		--timeout 60 $(MUTANTS_FLAGS) -- -E 'not test(binary_is_static_small_and_stripped)'
+
+# The PID-1 survivors of `make mutants`, with the VM tests as the oracle
+# (tests/vm_mutants.py; about 3 minutes a mutant).
+mutants-vm: initramfs kernel
+	@tests/deps.sh qemu-system-x86_64:qemu-system-x86
+	python3 tests/vm_mutants.py
 
 clean:
 	$(CARGO) clean

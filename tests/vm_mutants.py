@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""The PID-1 mutants, with the VM tests as the oracle (`make mutants-vm`).
+
+cargo-mutants runs the host tests only: the VM tests boot an initramfs that
+must be rebuilt around each mutant's binary. This applies each mutant below
+(the survivors of the host run in PID 1's code, written against today's
+src/) to a scratch copy of HEAD, rebuilds the initramfs and runs every VM
+test but the reproducibility one (which builds from the checkout's own
+paths). About 3 minutes a mutant on 2 cores. Prints CAUGHT or MISSED and
+the tests that failed; `tests/vm_mutants.py 0 3` runs mutants 0 and 3."""
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = pathlib.Path(__file__).resolve().parent.parent
+MUTANTS = [
+    ("VM_STOP: | -> &", "src/supervise.rs",
+     "pub const VM_STOP: SigSet = sig_bit(k::SIGINT) | sig_bit(k::SIGTERM)",
+     "pub const VM_STOP: SigSet = sig_bit(k::SIGINT) & sig_bit(k::SIGTERM)"),
+    ("a VM's forwarded set: & !VM_STOP -> & VM_STOP", "src/supervise.rs",
+     "forward: FORWARDED & !VM_STOP,", "forward: FORWARDED & VM_STOP,"),
+    ("init::main blocks SYNC_FAULTS instead of all the others", "src/init.rs",
+     "let _ = sys::sigprocmask(k::SIG_BLOCK, !SYNC_FAULTS);",
+     "let _ = sys::sigprocmask(k::SIG_BLOCK, SYNC_FAULTS);"),
+    ("early --debug: || -> &&", "src/init.rs",
+     'a.to_bytes() == b"--debug" || a.to_bytes() == b"-v"',
+     'a.to_bytes() == b"--debug" && a.to_bytes() == b"-v"'),
+    ("take_console does nothing", "src/init.rs",
+     "fn take_console() {", "fn take_console() { return;"),
+    ("reap_for returns true at once", "src/init.rs",
+     "fn reap_for(sup: &Supervisor, status: &mut Option<Exit>, micros: u64) -> bool {",
+     "fn reap_for(sup: &Supervisor, status: &mut Option<Exit>, micros: u64) -> bool {"
+     " if true { let _ = (sup, status, micros); return true; }"),
+    ("the grace period in microseconds: * -> /", "src/init.rs",
+     "unwrap_or(DEFAULT_GRACE_SECS)) * 1_000_000;",
+     "unwrap_or(DEFAULT_GRACE_SECS)) / 1_000_000;"),
+    ("mount_early does nothing", "src/mounts.rs",
+     "pub fn mount_early() {", "pub fn mount_early() { return;"),
+]
+
+
+def main(only):
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="nsinit-vm-mutants-"))
+    wt, target = scratch / "src", scratch / "target"
+    subprocess.run(["git", "-C", str(TOP), "worktree", "add", "-q", "--detach", str(wt)], check=True)
+    try:
+        (wt / "build").mkdir()
+        for part in ["kernel", "busybox"]:
+            shutil.copytree(TOP / "build" / part, wt / "build" / part, symlinks=True)
+        env = {**__import__("os").environ, "CARGO_TARGET_DIR": str(target)}
+        binary = target / "x86_64-unknown-linux-gnu/release/nsinit"
+        results = []
+        for i, (name, path, old, new) in enumerate(MUTANTS):
+            if only and str(i) not in only:
+                continue
+            subprocess.run(["git", "checkout", "-q", "--", "src"], cwd=wt, check=True)
+            f = wt / path
+            text = f.read_text()
+            assert old in text, f"mutant {i} no longer applies: {name}"
+            f.write_text(text.replace(old, new, 1))
+            start = time.time()
+            subprocess.run(["make", "initramfs", f"BIN={binary}"], cwd=wt, env=env,
+                           check=True, capture_output=True)
+            r = subprocess.run(["cargo", "test", "--release", "--test", "vm", "--", "--ignored",
+                                "--test-threads=2", "--skip", "initramfs_is_reproducible"],
+                               cwd=wt, env=env, capture_output=True, text=True)
+            failed = [l.split()[1] for l in r.stdout.splitlines()
+                      if l.startswith("test ") and l.endswith("FAILED")]
+            verdict = "CAUGHT" if failed else ("ERROR" if r.returncode else "MISSED")
+            results.append(verdict)
+            print(f"{verdict} {i} {name} ({time.time() - start:.0f} s) {' '.join(failed)}", flush=True)
+        print(f"vm mutants: {results.count('CAUGHT')} caught, {results.count('MISSED')} missed,"
+              f" {results.count('ERROR')} errors")
+    finally:
+        subprocess.run(["git", "-C", str(TOP), "worktree", "remove", "--force", str(wt)])
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
