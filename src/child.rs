@@ -21,15 +21,14 @@ use rustix::mount::MountPropagationFlags;
 /// stdio), owns no fd above 2, and never unwinds: the nsinit binary from
 /// `_start`, not a multi-threaded or unwinding host program.
 pub unsafe fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env) -> ! {
+    let own_session = spec.new_session || role.console_session();
     let last = LastSteps {
-        own_session: spec.new_session || role.console_session(),
+        own_session,
         console_tty: role.console_session(),
         reset_signals: !role.signals_default(),
         // Only a controlling terminal takes input from TIOCSTI: no guard
         // (and its 0.1 ms) without one, nor with a session of its own.
-        guard_tty: !spec.new_session
-            && !role.console_session()
-            && crate::identity::has_controlling_terminal(),
+        guard_tty: !own_session && crate::identity::has_controlling_terminal(),
     };
     let steps = setup(spec, &ready).and_then(|()| lock_down(spec, || parent_alive(&ready)));
     // Its work is done; `--init` closes every fd past stdio.
