@@ -498,15 +498,25 @@ enum Event {
     Err(String),
 }
 
-/// Starts `c` with sig_catch as the payload, sends SENT one at a time to
-/// nsinit (`target` finds its pid from the started process's), each once
-/// the payload reported the one before; asserts every one arrived, in
-/// order, nsinit's status 0, and nothing left running; returns what went
-/// wrong.
+/// The synchronous faults as a process sends them (kill -SEGV): never
+/// forwarded (tini's rule), and never nsinit's end. The first four have
+/// nsinit's crash handler, which drops a sent one; the other three keep
+/// their default action, which kills a process that is not PID 1 of its
+/// namespace, so only a PID 1 is sent those.
+const HANDLED_FAULTS: &[i32] = &[4, 7, 8, 11];
+const ALL_FAULTS: &[i32] = &[4, 5, 6, 7, 8, 11, 31];
+
+/// Starts `c` with sig_catch as the payload, sends nsinit (`target` finds
+/// its pid from the started process's) first `faults`, then SENT one at a
+/// time, each once the payload reported the one before; asserts every one
+/// of SENT arrived, in order, and none of `faults` (an extra report breaks
+/// the order), nsinit's status 0, and nothing left running; returns what
+/// went wrong.
 fn forwards_everything(
     what: &str,
     mut c: Command,
     target: impl Fn(i32) -> Option<i32>,
+    faults: &[i32],
 ) -> Option<String> {
     c.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = spawn(&mut c);
@@ -563,6 +573,10 @@ fn forwards_everything(
         problem = Some("nsinit's pid not found".to_string());
     }
     if let (None, Some(nsinit)) = (&problem, nsinit) {
+        for &sig in faults {
+            // SAFETY: kill(2) on the nsinit this test started.
+            unsafe { libc::kill(nsinit.pid, sig) };
+        }
         for sig in SENT {
             // SAFETY: kill(2) on the nsinit this test started.
             unsafe { libc::kill(nsinit.pid, sig) };
@@ -616,16 +630,23 @@ fn catcher(who: As, flags: &[&str]) -> Command {
 #[test]
 fn launcher_forwards_every_signal() {
     assert_all_forwarded(vec![
-        forwards_everything("nsinit --", catcher(As::Root, &[]), Some),
+        forwards_everything(
+            "nsinit --",
+            catcher(As::Root, &[]),
+            Some,
+            HANDLED_FAULTS,
+        ),
         forwards_everything(
             "nsinit -U -r -p as Root",
             catcher(As::Root, &["-U", "-r", "-p"]),
             Some,
+            HANDLED_FAULTS,
         ),
         forwards_everything(
             "nsinit -U -r -p as Nobody",
             catcher(As::Nobody, &["-U", "-r", "-p"]),
             Some,
+            HANDLED_FAULTS,
         ),
     ]);
 }
@@ -637,11 +658,21 @@ fn init_forwards_every_signal() {
             "nsinit --init -U -r -p as Root",
             catcher(As::Root, &["--init", "-U", "-r", "-p"]),
             Some,
+            HANDLED_FAULTS,
         ),
         forwards_everything(
             "nsinit --init -U -r -p as Nobody",
             catcher(As::Nobody, &["--init", "-U", "-r", "-p"]),
             Some,
+            HANDLED_FAULTS,
+        ),
+        // Signals sent to the --init process itself, PID 1 of the new
+        // namespace, which may be sent every fault.
+        forwards_everything(
+            "nsinit --init -U -r -p as Root, to PID 1",
+            catcher(As::Root, &["--init", "-U", "-r", "-p"]),
+            nsinit_child,
+            ALL_FAULTS,
         ),
     ]);
 }
@@ -658,12 +689,17 @@ fn container_init_forwards_every_signal() {
     assert_all_forwarded(vec![forwards_everything(
         "unshare -p -f --mount-proc nsinit",
         c,
-        |unshare| {
-            children(unshare)
-                .into_iter()
-                .find(|&p| Proc::of(p).is_some_and(|p| p.comm() == "nsinit"))
-        },
+        nsinit_child,
+        ALL_FAULTS,
     )]);
+}
+
+/// The child of `pid` that is an nsinit (unshare's, or the launcher's
+/// PID 1 of the new namespace).
+fn nsinit_child(pid: i32) -> Option<i32> {
+    children(pid)
+        .into_iter()
+        .find(|&p| Proc::of(p).is_some_and(|p| p.comm() == "nsinit"))
 }
 
 /// Regression test for the change above: it passes on today's binary,
@@ -714,7 +750,7 @@ fn control_the_catcher_reports_every_signal_sent_to_it_directly() {
     // Passes on today's binary: with no nsinit in between, the same
     // sequence and checks hold, TSTP, CONT and the realtime ones included.
     let c = command(As::Root, &helper("sig_catch"), &[]);
-    assert_all_forwarded(vec![forwards_everything("sig_catch alone", c, Some)]);
+    assert_all_forwarded(vec![forwards_everything("sig_catch alone", c, Some, &[])]);
 }
 
 /// A fault signal a process sends (kill -SEGV) is no fault: nsinit's crash
