@@ -630,12 +630,7 @@ fn catcher(who: As, flags: &[&str]) -> Command {
 #[test]
 fn launcher_forwards_every_signal() {
     assert_all_forwarded(vec![
-        forwards_everything(
-            "nsinit --",
-            catcher(As::Root, &[]),
-            Some,
-            HANDLED_FAULTS,
-        ),
+        forwards_everything("nsinit --", catcher(As::Root, &[]), Some, HANDLED_FAULTS),
         forwards_everything(
             "nsinit -U -r -p as Root",
             catcher(As::Root, &["-U", "-r", "-p"]),
@@ -702,47 +697,178 @@ fn nsinit_child(pid: i32) -> Option<i32> {
         .find(|&p| Proc::of(p).is_some_and(|p| p.comm() == "nsinit"))
 }
 
-/// Regression test for the change above: it passes on today's binary,
-/// which leaves SIGTSTP at its default. A job-control stop from the
-/// terminal (^Z: SIGTSTP to the whole foreground group) must stop nsinit
-/// as well as its payload, so that the shell sees the job stopped.
-#[test]
-fn ctrl_z_stops_nsinit_and_its_payload_together() {
+// --- 13f. The terminal's signals ------------------------------------------------------
+
+/// A shell with job control (`sh -m`) running `script` on a fresh pty as
+/// its controlling terminal: each command is a job of its own, as at a
+/// prompt, and the test types into the terminal as its user would.
+struct Terminal {
+    pty: Pty,
+    r: Reaper,
+}
+
+fn at_terminal(script: &str) -> Terminal {
     let pty = pty(false);
-    // `sh -m`: job control, so nsinit runs as its own foreground process
-    // group (an orphaned group would ignore ^Z); the exec keeps the shell's
-    // session going while the test looks.
-    let script = format!("{} -- sleep 100; exec sleep 100", nsinit());
     let mut c = Command::new("/bin/sh");
-    c.args(["-m", "-c", &script]).current_dir("/");
+    c.args(["-m", "-c", script]).current_dir("/");
     on_tty(&mut c, pty.slave.as_raw_fd());
-    let mut r = Reaper::new(spawn(&mut c));
-    let shell = r.child.id() as i32;
-    let found = poll(|| {
-        let nsinit = children(shell).into_iter().find_map(Proc::of)?;
-        let payload = children(nsinit.pid).into_iter().find_map(Proc::of)?;
-        // SAFETY: tcgetpgrp on our own master fd.
-        let fg = unsafe { libc::tcgetpgrp(pty.master.as_raw_fd()) };
-        (payload.comm() == "sleep" && fg == nsinit.pid).then_some((nsinit, payload))
-    });
-    r.learn();
-    let (nsinit, payload) = found.expect("nsinit -- sleep as the terminal's foreground job");
-    let ctrl_z = b"\x1a";
-    // SAFETY: a write from our own buffer to our own fd.
-    let n = unsafe { libc::write(pty.master.as_raw_fd(), ctrl_z.as_ptr().cast(), 1) };
-    assert_eq!(n, 1);
-    let stopped =
-        poll(|| (nsinit.state() == Some('T') && payload.state() == Some('T')).then_some(()));
-    let states = (nsinit.state(), payload.state());
-    for p in [nsinit, payload] {
+    let r = Reaper::new(spawn(&mut c));
+    Terminal { pty, r }
+}
+
+impl Terminal {
+    /// The job the shell started (nsinit, or unshare) once it is the
+    /// terminal's foreground job (`fg`) or exists at all, and what runs
+    /// below it as `comm`; all learned by the Reaper.
+    fn job(&mut self, fg: bool, comm: &str) -> (Proc, Vec<Proc>) {
+        let shell = self.r.child.id() as i32;
+        let master = self.pty.master.as_raw_fd();
+        let found = poll(|| {
+            let job = children(shell).into_iter().find_map(Proc::of)?;
+            let below: Vec<Proc> = tree(job.pid).into_iter().skip(1).collect();
+            // SAFETY: tcgetpgrp on our own master fd.
+            let foreground = unsafe { libc::tcgetpgrp(master) } == job.pid;
+            let started = below.iter().any(|p| p.comm() == comm);
+            (started && foreground == fg).then_some((job, below))
+        });
+        self.r.learn();
+        found.unwrap_or_else(|| panic!("no job running {comm} (foreground: {fg})"))
+    }
+
+    /// Types `keys` as the terminal's user (^C is b"\x03", ^Z b"\x1a").
+    fn type_in(&self, keys: &[u8]) {
+        // SAFETY: a write from our own buffer to our own fd.
+        let n = unsafe {
+            libc::write(
+                self.pty.master.as_raw_fd(),
+                keys.as_ptr().cast(),
+                keys.len(),
+            )
+        };
+        assert_eq!(n, keys.len() as isize);
+    }
+
+    /// What the terminal showed until a line containing `text` came (or
+    /// BOUND passed).
+    fn shows(&self, text: &str) -> String {
+        let mut seen = String::new();
+        while !seen.contains(text) {
+            let more = shown_on(&self.pty.master, 1);
+            if more.is_empty() {
+                break;
+            }
+            seen.push_str(&more);
+        }
+        seen
+    }
+}
+
+/// Polls until every process of `procs` is stopped (state T); returns the
+/// states it saw last, SIGCONTs them all either way.
+fn all_stop(procs: &[Proc]) -> Result<(), Vec<(String, Option<char>)>> {
+    let stopped = poll(|| procs.iter().all(|p| p.state() == Some('T')).then_some(()));
+    let states = procs.iter().map(|p| (p.comm(), p.state())).collect();
+    for p in procs {
         p.signal(libc::SIGCONT);
     }
+    stopped.ok_or(states)
+}
+
+/// A job-control stop from the terminal (^Z: SIGTSTP to the whole
+/// foreground group) must stop nsinit, with --init the process between
+/// too, as well as its payload, so that the shell sees the job stopped.
+/// (A regression test: it passes on the binary before the forwarding
+/// change, which left SIGTSTP at its default.)
+#[test]
+fn ctrl_z_stops_nsinit_and_its_payload_together() {
+    for flags in ["", "--init"] {
+        let mut t = at_terminal(&format!(
+            "{} {flags} -- sleep 100; exec sleep 100",
+            nsinit()
+        ));
+        let (nsinit, below) = t.job(true, "sleep");
+        t.type_in(b"\x1a");
+        let mut all = vec![nsinit];
+        all.extend(below);
+        if let Err(states) = all_stop(&all) {
+            panic!("nsinit {flags}: after ^Z the states are {states:?} (want T for each)");
+        }
+    }
+}
+
+/// ^C reaches a payload that shares nsinit's process group from the
+/// terminal itself: nsinit passes nothing on, does not stop, and ends
+/// with the payload's 130.
+#[test]
+fn ctrl_c_ends_the_payload_and_nsinit_with_130() {
+    let script = format!("{} -- sleep 100; echo status $?; exec sleep 100", nsinit());
+    let mut t = at_terminal(&script);
+    t.job(true, "sleep");
+    t.type_in(b"\x03");
+    let seen = t.shows("status");
     assert!(
-        stopped.is_some(),
-        "after ^Z: nsinit's state {:?}, the payload's {:?} (want T and T)",
-        states.0,
-        states.1
+        seen.contains("status 130"),
+        "after ^C the terminal showed {seen:?}"
     );
+}
+
+/// A payload with a session of its own (--new-session) gets nothing from
+/// the terminal: the ^Z or ^C that nsinit got with its job is passed on
+/// to it, by --init and by PID 1 of a container alike, instead of
+/// stopping nsinit or being dropped as already delivered.
+#[test]
+fn a_payload_in_its_own_session_gets_the_terminals_signals_from_nsinit() {
+    let payload = |sig: &str| {
+        format!(
+            "/bin/sh -c 'trap \"echo got {sig}\" {sig}; echo ready; while :; do sleep 0.1; done'"
+        )
+    };
+    let cases = [
+        (
+            format!("{} --init --new-session -- {}", nsinit(), payload("TSTP")),
+            b"\x1a",
+            "got TSTP",
+        ),
+        (
+            format!(
+                "unshare -p -f --mount-proc {} --new-session -- {}",
+                nsinit(),
+                payload("INT")
+            ),
+            b"\x03",
+            "got INT",
+        ),
+    ];
+    for (job, key, want) in cases {
+        let mut t = at_terminal(&format!("{job}; exec sleep 100"));
+        let ready = t.shows("ready");
+        assert!(ready.contains("ready"), "{job}: {ready:?}");
+        let (nsinit, below) = t.job(true, "sleep");
+        t.type_in(key);
+        let seen = t.shows(want);
+        let states: Vec<_> = std::iter::once(nsinit)
+            .chain(below)
+            .map(|p| (p.comm(), p.state()))
+            .collect();
+        assert!(
+            seen.contains(want),
+            "{job}: the terminal showed {seen:?}; states {states:?}"
+        );
+    }
+}
+
+/// A background job that reads the terminal is stopped by it (SIGTTIN to
+/// its group): nsinit stops with its payload, as with ^Z, so that the
+/// shell sees the job stopped and `fg` can bring it back.
+#[test]
+fn a_background_read_stops_nsinit_with_its_payload() {
+    let mut t = at_terminal(&format!("{} -- /bin/cat & exec sleep 100", nsinit()));
+    let (nsinit, below) = t.job(false, "cat");
+    let mut all = vec![nsinit];
+    all.extend(below);
+    if let Err(states) = all_stop(&all) {
+        panic!("after a background read the states are {states:?} (want T for each)");
+    }
 }
 
 #[test]
