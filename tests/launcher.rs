@@ -140,6 +140,81 @@ fn unprivileged_gid_map_with_setgroups_allow_names_the_fix() {
     assert!(stderr(&o).contains("/gid_map: Operation not permitted (EPERM); an unprivileged gid map needs --setgroups=deny"), "{}", stderr(&o));
 }
 
+/// `/proc/<pid>/` as `/proc/PID/`, so that an error line can be compared whole.
+fn without_pids(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find("/proc/") {
+        out.push_str(&rest[..i + 6]);
+        rest = &rest[i + 6..];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 {
+            out.push_str("PID");
+            rest = &rest[digits..];
+        }
+    }
+    out + rest
+}
+
+/// A failure's hint names the cause only where nsinit knows it; elsewhere
+/// the kernel's reason stands alone, rather than a wrong lead.
+#[test]
+fn hints_only_where_the_cause_is_known() {
+    let n = nsinit();
+    let nobody = format!("setpriv --reuid=65534 --regid=65534 --clear-groups {n}");
+    let in_userns = |sysctl: &str, flags: &str| {
+        format!("echo 0 > /proc/sys/user/{sysctl} && exec {n} {flags} /bin/true")
+    };
+    let covered_proc =
+        |flags: &str| format!("mount -t tmpfs none /proc/sys && exec {nobody} {flags} /bin/true");
+    let cases: [(&str, Vec<String>, &str); 7] = [
+        (
+            "a new uts namespace over the limit: no user namespace hint",
+            vec!["unshare".into(), "-U".into(), "-r".into(), "sh".into(), "-c".into(), in_userns("max_uts_namespaces", "-u")],
+            "nsinit: clone new namespaces: No space left on device (ENOSPC)\n",
+        ),
+        (
+            "a new user namespace over the limit",
+            vec!["unshare".into(), "-U".into(), "-r".into(), "sh".into(), "-c".into(), in_userns("max_user_namespaces", "-U")],
+            "nsinit: clone new namespaces: No space left on device (ENOSPC); user namespaces are disabled or used up: see sysctl user.max_user_namespaces\n",
+        ),
+        (
+            "root's own id refused (mapping uid 0 needs CAP_SETFCAP): no CAP_SETUID hint",
+            vec!["setpriv".into(), "--bounding-set=-setfcap".into(), "--".into(), n.into(), "-r".into(), "/bin/true".into()],
+            "nsinit: write /proc/PID/uid_map: Operation not permitted (EPERM)\n",
+        ),
+        (
+            "a gid range refused with the own uid mapped: the range is the cause",
+            vec!["setpriv".into(), "--reuid=65534".into(), "--regid=65534".into(), "--clear-groups".into(), n.into(), "--map-user=0".into(), "--map-groups=0:100000:65536".into(), "/bin/true".into()],
+            "nsinit: write /proc/PID/gid_map: Operation not permitted (EPERM); without CAP_SETUID/CAP_SETGID only your own id can be mapped: run as root or use -r/-c/--map-user\n",
+        ),
+        (
+            "a proc mount that is not EPERM: no proc hint",
+            vec!["setpriv".into(), "--reuid=65534".into(), "--regid=65534".into(), "--clear-groups".into(), n.into(), "-r".into(), "-p".into(), "--mount-proc=/nonexistent".into(), "/bin/true".into()],
+            "nsinit: mount proc /nonexistent: No such file or directory (ENOENT)\n",
+        ),
+        (
+            "--proc where the caller's /proc has a covered submount",
+            vec!["unshare".into(), "-m".into(), "sh".into(), "-c".into(), covered_proc("-r --tmpfs /t --proc /p")],
+            "nsinit: mount --proc /p: Operation not permitted (EPERM); mount too revealing: a proc or sysfs here has covered submounts\n",
+        ),
+        (
+            "--mount-proc there",
+            vec!["unshare".into(), "-m".into(), "sh".into(), "-c".into(), covered_proc("-r -p --mount-proc")],
+            "nsinit: mount proc /proc: Operation not permitted (EPERM); mount too revealing: a proc or sysfs here has covered submounts\n",
+        ),
+    ];
+    for (what, argv, want) in cases {
+        let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
+        let o = output(&mut command(As::Root, &argv[0], &args));
+        assert_eq!(
+            (o.status.code(), without_pids(&stderr(&o))),
+            (Some(125), want.to_string()),
+            "{what}"
+        );
+    }
+}
+
 // --- Exit statuses ----------------------------------------------------------
 
 #[test]
@@ -652,12 +727,30 @@ fn hostname_domainname_and_proc() {
     assert_ne!(host.trim(), "box");
 }
 
+/// CLOCK_MONOTONIC in microseconds, the clock of the --debug timeline.
+fn monotonic_micros() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime fills in our own timespec.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) },
+        0
+    );
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
 #[test]
 fn debug_prints_a_monotonic_timeline() {
+    let before = monotonic_micros();
     let o = run(As::Nobody, &["--debug", "-r", "-p", "--hostname=x", "true"]);
+    let after = monotonic_micros();
     assert_eq!(o.status.code(), Some(0));
     let err = stderr(&o);
-    let mut last = 0u64;
+    // Each step's time is the system's monotonic clock, taken between our
+    // two readings (the time namespace is not asked for).
+    let mut last = before;
     let mut steps = vec![];
     for line in err.lines() {
         let rest = line
@@ -665,7 +758,7 @@ fn debug_prints_a_monotonic_timeline() {
             .unwrap_or_else(|| panic!("{line}"));
         let (us, step) = rest.split_once("us] ").unwrap();
         let us: u64 = us.parse().unwrap();
-        assert!(us >= last, "{err}");
+        assert!(us >= last && us <= after, "{before}..{after}: {err}");
         last = us;
         steps.push(step.split(' ').next().unwrap().to_string());
     }
