@@ -84,6 +84,13 @@ fn container_init_is_tini_not_a_vm() {
     assert_eq!(o.status.code(), Some(42), "{}", stderr(&o));
     assert_eq!(stdout(&o), "pid 2 zombies 0\n");
     let err = stderr(&o);
+    // The timeline starts before the options are parsed: a boot that
+    // fails in them still shows how far it got.
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("nsinit: [") && first.ends_with("us] init "),
+        "{err}"
+    );
     assert!(err.contains("] pid 1 of a container"), "{err}");
     // No early mounts, no console, no shutdown line.
     assert!(
@@ -97,6 +104,50 @@ fn container_init_is_tini_not_a_vm() {
     assert_eq!(
         stderr(&o),
         "nsinit: option --bogus: unknown option; see nsinit --help\n"
+    );
+}
+
+/// PID 1 blocks every signal it takes with sigwaitinfo, but never the
+/// synchronous faults (signals.rs, SYNC_FAULTS): with one blocked, the
+/// kernel resets a fault of nsinit's own to the default action, past the
+/// crash handler's line and 125. The payload reads PID 1's blocked set
+/// while PID 1 waits.
+#[test]
+fn container_init_never_blocks_the_synchronous_faults() {
+    let o = as_container_init(&["--", "/bin/sh", "-c", "grep ^SigBlk: /proc/1/status"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let hex = out
+        .trim()
+        .strip_prefix("SigBlk:")
+        .unwrap_or_else(|| panic!("{out}"));
+    let blocked = u64::from_str_radix(hex.trim(), 16).unwrap();
+    // ILL TRAP ABRT BUS FPE SEGV SYS: bit N-1 for signal N.
+    let faults: u64 = [4, 5, 6, 7, 8, 11, 31].iter().map(|n| 1 << (n - 1)).sum();
+    assert_eq!(blocked & faults, 0, "SigBlk {blocked:#x}");
+}
+
+/// nsinit completes a closed stdin, stdout or stderr with /dev/null before
+/// it makes any fd (or its error lines would go into a pipe of its own).
+/// Where that fails, as without /dev/null, a command exits 125 at once,
+/// with nowhere to say why; PID 1 goes on (a VM's takes the console later,
+/// and a container's has nothing better to do than run its payload).
+#[test]
+fn stdio_without_dev_null() {
+    let run_with_closed_stdin = |flags: &[&str]| {
+        let script = format!(
+            "mount -t tmpfs none /dev && exec {} -- /bin/true <&-",
+            nsinit()
+        );
+        let mut args = flags.to_vec();
+        args.extend(["sh", "-c", &script]);
+        let o = command(As::Root, "unshare", &args).output().unwrap();
+        (o.status.code(), stderr(&o))
+    };
+    assert_eq!(run_with_closed_stdin(&["-m"]), (Some(125), String::new()));
+    assert_eq!(
+        run_with_closed_stdin(&["-m", "-p", "-f"]),
+        (Some(0), String::new())
     );
 }
 
