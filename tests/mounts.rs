@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 
 /// Every operation, in an order where later ones build on earlier ones.
@@ -340,6 +341,32 @@ fn failing_operations_name_themselves_and_leave_nothing_behind() {
             "{args:?}"
         );
     }
+    // On a file of the test's own: a broken nsinit could change it.
+    let file = test_dir().join("mounts-file");
+    std::fs::write(&file, "x").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let file = file.to_str().unwrap();
+    let on_file: [(&[&str], String); 2] = [
+        // --dir sets the mode of a directory only, never of a file there.
+        (
+            &["--bind", file, "/h", "--dir", "/h"],
+            "nsinit: mount --dir /h: Not a directory (ENOTDIR)\n".to_string(),
+        ),
+        // A file bind's mount point is made with O_EXCL: never through a
+        // dangling symlink, whose target would be created.
+        (
+            &["--symlink", "/nonexistent", "/l", "--ro-bind", file, "/l"],
+            format!("nsinit: mount --ro-bind {file} /l: File exists (EEXIST)\n"),
+        ),
+    ];
+    for (args, want) in on_file {
+        let mut all = args.to_vec();
+        all.push("true");
+        let o = run(As::Root, &all);
+        assert_eq!((o.status.code(), stderr(&o)), (Some(125), want), "{args:?}");
+    }
+    let meta = std::fs::metadata(file).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
     assert_eq!(
         std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
         before

@@ -97,6 +97,23 @@ fn the_host_is_out_of_reach() {
     }
 }
 
+/// -R needs only search permission on its directory, as chroot(8) does:
+/// the new root is held by an O_PATH fd, never opened for reading.
+#[test]
+fn a_root_that_may_only_be_searched() {
+    let top = make_root("xonly");
+    let root = root_of(&top);
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o711)).unwrap();
+    let o = run(
+        As::Nobody,
+        &["-r", "-R", &root, "/bin/busybox", "cat", "/inside-marker"],
+    );
+    assert_eq!(
+        (o.status.code(), stdout(&o), stderr(&o)),
+        (Some(0), "in\n".to_string(), String::new())
+    );
+}
+
 #[test]
 fn workdir_and_relative_paths_resolve_inside() {
     let top = make_root("wd");
