@@ -274,6 +274,16 @@ mod tests {
         l.push(&[b'x'; 600]);
         assert_eq!(l.as_bytes().len(), 508);
         assert!(l.cut);
+        // Also past what the line holds already: filled up to the marker's
+        // room, not dropped whole.
+        let mut l = Line::new();
+        l.push(b"abc").push(&[b'x'; 600]);
+        assert_eq!(
+            (l.as_bytes().len(), &l.as_bytes()[..4], l.cut),
+            (508, &b"abcx"[..], true)
+        );
+        l.push(b"more");
+        assert_eq!(l.as_bytes().len(), 508);
     }
 
     #[test]
