@@ -167,7 +167,13 @@ fn hints_only_where_the_cause_is_known() {
     };
     let covered_proc =
         |flags: &str| format!("mount -t tmpfs none /proc/sys && exec {nobody} {flags} /bin/true");
-    let cases: [(&str, Vec<String>, &str); 7] = [
+    let seccomp = helper("proc_seccomp_exec");
+    let cases: [(&str, Vec<String>, &str); 8] = [
+        (
+            "a kernel before 5.12, without mount_setattr (442)",
+            vec![seccomp.clone(), "442:38".into(), n.into(), "--ro-bind".into(), "/usr".into(), "/usr".into(), "/bin/true".into()],
+            "nsinit: mount --ro-bind /usr /usr: Function not implemented (ENOSYS); needs Linux 5.12+ (mount_setattr)\n",
+        ),
         (
             "a new uts namespace over the limit: no user namespace hint",
             vec!["unshare".into(), "-U".into(), "-r".into(), "sh".into(), "-c".into(), in_userns("max_uts_namespaces", "-u")],
@@ -564,6 +570,30 @@ fn inherited_fds_are_closed_unless_preserved() {
                 fds_seen(nsinit(), &args, &inherited, &probed),
                 format!("{want}end\n"),
                 "{flags:?} {preserve}"
+            );
+        }
+    }
+    // Kernels without close_range (before 5.9: ENOSYS) or without its
+    // CLOEXEC flag (before 5.11: EINVAL), as a seccomp filter makes them
+    // here: the fds are marked one by one instead.
+    let seccomp = helper("proc_seccomp_exec");
+    for refused in ["436:38", "436:22"] {
+        for flags in [&["-u"][..], &["-r", "-p", "--init"]] {
+            let mut args = vec![refused, nsinit()];
+            args.extend(flags);
+            args.push("--");
+            assert_eq!(
+                fds_seen(&seccomp, &args, &far, &far),
+                "end\n",
+                "{refused} {flags:?}"
+            );
+            args.insert(args.len() - 1, "--preserve-fds=4");
+            let inherited = [3, 4, 5, 6, 7, 8, 100, 1000];
+            let probed = [3, 6, 7, 8, 100, 1000];
+            assert_eq!(
+                fds_seen(&seccomp, &args, &inherited, &probed),
+                "3 6 end\n",
+                "{refused} {flags:?} --preserve-fds=4"
             );
         }
     }
