@@ -484,3 +484,39 @@ fn a_file_bound_where_nothing_is_gets_a_file_to_sit_on() {
         );
     }
 }
+
+/// openat2 answers EAGAIN when a lookup that crossed ".." raced a rename
+/// or a mount anywhere on the system; the kernel asks for a retry. nsinit
+/// retries a hundred times, then reports it (a lookup that never settles
+/// must not hang it). proc_eagain fails the first K openat2 calls.
+#[test]
+fn an_eagain_from_openat2_is_retried_a_hundred_times() {
+    let eagain = helper("proc_eagain");
+    for (k, want) in [
+        (
+            "1",
+            (
+                Some(127),
+                "nsinit: exec /bin/true: No such file or directory (ENOENT)\n",
+            ),
+        ),
+        (
+            "100",
+            (
+                Some(127),
+                "nsinit: exec /bin/true: No such file or directory (ENOENT)\n",
+            ),
+        ),
+        (
+            "101",
+            (
+                Some(125),
+                "nsinit: mount --tmpfs /t: Resource temporarily unavailable (EAGAIN)\n",
+            ),
+        ),
+    ] {
+        let args = [k, nsinit(), "-r", "--tmpfs", "/t", "/bin/true"];
+        let o = output(&mut command(As::Root, &eagain, &args));
+        assert_eq!((o.status.code(), stderr(&o).as_str()), want, "{k} EAGAIN");
+    }
+}
