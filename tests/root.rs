@@ -97,16 +97,28 @@ fn the_host_is_out_of_reach() {
     }
 }
 
-/// -R needs only search permission on its directory, as chroot(8) does:
-/// the new root is held by an O_PATH fd, never opened for reading.
+/// -R and -w need only search permission on their directories, as
+/// chroot(8) and cd do: each is held by an O_PATH fd, never opened for
+/// reading.
 #[test]
-fn a_root_that_may_only_be_searched() {
+fn a_root_and_a_workdir_that_may_only_be_searched() {
     let top = make_root("xonly");
     let root = root_of(&top);
-    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o711)).unwrap();
+    for dir in [&root, &format!("{root}/etc")] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
     let o = run(
         As::Nobody,
-        &["-r", "-R", &root, "/bin/busybox", "cat", "/inside-marker"],
+        &[
+            "-r",
+            "-R",
+            &root,
+            "-w",
+            "/etc",
+            "/bin/busybox",
+            "cat",
+            "../inside-marker",
+        ],
     );
     assert_eq!(
         (o.status.code(), stdout(&o), stderr(&o)),
