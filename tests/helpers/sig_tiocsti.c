@@ -63,6 +63,8 @@ int main(int argc, char **argv)
     report("TIOCSTI|1<<32", r, errno);
     r = syscall(0x40000000 | 16, 0, TIOCSTI, &ch);
     report("x32 TIOCSTI", r, errno);
+    r = syscall(0x40000000 | 514, 0, TIOCSTI, &ch); /* x32's own ioctl */
+    report("x32/514 TIOCSTI", r, errno);
     r = i386_ioctl(0, TIOCSTI, &ch);
     report("i386 TIOCSTI", r, errno);
     r = ioctl(0, TIOCLINUX, &linux_arg);
