@@ -272,7 +272,7 @@ fn missing_and_unrunnable_programs() {
         "nsinit: exec no-such-program-anywhere: No such file or directory (ENOENT)\n"
     );
 
-    let dir = std::env::temp_dir().join(format!("nsinit-exec-{}", std::process::id()));
+    let dir = test_dir().join("exec");
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("not-executable");
     std::fs::write(&file, "#!/bin/sh\necho hi\n").unwrap();
@@ -808,7 +808,7 @@ fn debug_prints_a_monotonic_timeline() {
 
 #[test]
 fn kill_child_signals_the_payload_when_nsinit_dies() {
-    let dir = std::env::temp_dir().join(format!("nsinit-kc-{}", std::process::id()));
+    let dir = test_dir().join("kill-child");
     std::fs::create_dir_all(&dir).unwrap();
     let mark = dir.join("mark");
     let script = format!(

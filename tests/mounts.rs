@@ -382,7 +382,7 @@ fn failing_operations_name_themselves_and_leave_nothing_behind() {
 fn destinations_stay_inside_even_through_absolute_symlinks() {
     // A root whose /etc is an absolute symlink to a host directory: a
     // mount operation on /etc/x must not land in the host's directory.
-    let top = std::env::temp_dir().join(format!("nsinit-escape-{}", std::process::id()));
+    let top = test_dir().join("escape");
     let (root, host) = (top.join("root"), top.join("host"));
     std::fs::create_dir_all(&root).unwrap();
     std::fs::create_dir_all(&host).unwrap();
@@ -519,4 +519,60 @@ fn an_eagain_from_openat2_is_retried_a_hundred_times() {
         let o = output(&mut command(As::Root, &eagain, &args));
         assert_eq!((o.status.code(), stderr(&o).as_str()), want, "{k} EAGAIN");
     }
+}
+
+/// Root creating a file on a filesystem whose user namespace does not map
+/// uid 0 (a tmpfs mounted inside one) gets EOVERFLOW from the kernel, and
+/// nsinit's hint says why. The tmpfs is held by a payload of nsinit's own,
+/// whose root is uid 100000 outside; the test enters its mount namespace.
+#[test]
+fn eoverflow_names_the_unmapped_id() {
+    struct Holder(std::process::Child, i32);
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            // SAFETY: kill(2) on the payload this test started.
+            unsafe { libc::kill(self.1, libc::SIGKILL) };
+            let _ = self.0.wait();
+        }
+    }
+    let dir = test_dir().join("ovf");
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.to_str().unwrap();
+    let script = format!("mount -t tmpfs t {dir} && echo $$ && exec sleep 60");
+    let maps = [
+        "--map-users=0:100000:65536",
+        "--map-groups=0:100000:65536",
+        "-m",
+    ];
+    let mut args = maps.to_vec();
+    args.extend(["--", "/bin/sh", "-c", &script]);
+    let mut c = command(As::Root, nsinit(), &args);
+    let mut child = c.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    let out = child.stdout.take().unwrap();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line).unwrap();
+    let pid: i32 = line.trim().parse().unwrap();
+    let _holder = Holder(child, pid);
+    let target = pid.to_string();
+    let nsenter = [
+        "-t",
+        &target,
+        "-m",
+        "--",
+        nsinit(),
+        "-R",
+        dir,
+        "--dir",
+        "/sub",
+        "/bin/true",
+    ];
+    let o = output(&mut command(As::Root, "nsenter", &nsenter));
+    assert_eq!(
+        (o.status.code(), stderr(&o).as_str()),
+        (
+            Some(125),
+            "nsinit: mount --dir /sub: Value too large for defined data type (EOVERFLOW); \
+             an id of nsinit's is not mapped in the user namespace\n"
+        )
+    );
 }
