@@ -16,6 +16,21 @@ type State = BTreeMap<String, String>;
 /// nsinit and `unshare --fork` with the same `flags`, each running PROBE,
 /// one after the other in the same shared mount namespace.
 fn ours_and_theirs(who: As, flags: &[&str]) -> (State, State) {
+    // Other tests (podman's network namespaces) mount and unmount on the
+    // host meanwhile, and the two runs see the host's table a moment
+    // apart: a pair during which it changed is run again.
+    let host = || std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for _ in 0..5 {
+        let before = host();
+        let pair = ours_and_theirs_once(who, flags);
+        if host() == before {
+            return pair;
+        }
+    }
+    panic!("the host's mount table kept changing");
+}
+
+fn ours_and_theirs_once(who: As, flags: &[&str]) -> (State, State) {
     let script = r#"n=$1; p=$2; shift 2
         "$n" "$@" -- /bin/sh -c "$p" || exit 98; echo %%
         unshare --fork "$@" -- /bin/sh -c "$p" || exit 97"#;
