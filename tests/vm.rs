@@ -285,7 +285,7 @@ fn orphans_are_reaped_and_shutdown_completes() {
         printf 'trap \\047\\047 TERM HUP; touch /tmp/deaf-ready; i=0; \
         while :; do i=$((i+1)); echo beat $i >/dev/console; sleep 0.1; done\\n' > /tmp/deaf; \
         (sh /tmp/deaf &); while [ ! -e /tmp/deaf-ready ]; do sleep 0.1; done; exit 0";
-    let (status, console) = boot(&["--grace=1", "--debug", "/bin/sh", "-c", script]);
+    let (status, console) = boot(&["--grace=3", "--debug", "/bin/sh", "-c", script]);
     assert_eq!(status, 0, "{console}");
     let line = console
         .lines()
@@ -322,6 +322,16 @@ fn orphans_are_reaped_and_shutdown_completes() {
     assert!(
         beats(kill, lines.len()) <= 1,
         "the deaf shell's heartbeat stops at SIGKILL: {console}"
+    );
+    // --grace=3: the KILL comes three seconds after the TERM, not sooner.
+    let micros = |i: usize| -> u64 {
+        let rest = lines[i].strip_prefix("nsinit: [").unwrap();
+        rest.split_once("us]").unwrap().0.parse().unwrap()
+    };
+    let grace = micros(kill) - micros(term);
+    assert!(
+        (3_000_000..5_000_000).contains(&grace),
+        "{grace} µs between SIGTERM and SIGKILL: {console}"
     );
     assert_eq!(
         last_line(&console),
@@ -494,14 +504,25 @@ fn a_fresh_root_inside_the_initramfs() {
 #[test]
 #[ignore = "boots a VM: run by make qemu-test"]
 fn sigterm_to_pid1_shuts_down_gracefully() {
-    let script = r#"trap 'echo payload got TERM; exit 0' TERM; kill -TERM 1; while :; do sleep 10 & wait $!; done"#;
-    let (status, console) = boot(&["/bin/sh", "-c", script]);
-    assert_eq!(status, 0, "{console}");
-    assert!(console.contains("payload got TERM\n"), "{console}");
-    assert_eq!(
-        last_line(&console),
-        "nsinit: payload exited with status 0; powering off"
-    );
+    // SIGTERM and SIGPWR to PID 1 start the shutdown (which TERMs the
+    // payload), rather than being passed on to it.
+    for sig in ["TERM", "PWR"] {
+        let script = format!(
+            "trap 'echo payload got TERM; exit 0' TERM; kill -{sig} 1; \
+             while :; do sleep 10 & wait $!; done"
+        );
+        let (status, console) = boot(&["--debug", "/bin/sh", "-c", &script]);
+        assert_eq!(status, 0, "{console}");
+        assert!(
+            console.contains(&format!("] stop on signal {sig}")),
+            "{console}"
+        );
+        assert!(console.contains("payload got TERM\n"), "{console}");
+        assert_eq!(
+            last_line(&console),
+            "nsinit: payload exited with status 0; powering off"
+        );
+    }
 }
 
 /// What the VM's PID 1 passes on to its payload: every signal but the
