@@ -4,7 +4,7 @@
 
 use crate::argv::{Argv, Env};
 use crate::report::{self, fail, fail_hint, Failed};
-use crate::spec::{Namespaces, Propagation, Spec};
+use crate::spec::{rlimit_name, Namespaces, Propagation, Spec, RESOURCES};
 use crate::supervise::{Ending, Role, Supervisor};
 use crate::sys;
 use core::ffi::CStr;
@@ -103,7 +103,45 @@ fn setup(spec: &Spec, ready: &OwnedFd) -> Result<(), Failed> {
         })?;
         report::debug("mount proc", target.to_bytes());
     }
+    set_rlimits(spec)
+}
+
+/// `--rlimit`s, the last setup step: after the mounts, which take fds and
+/// memory a low limit would refuse, and before the ids change (lock_down):
+/// raising a hard limit needs CAP_SYS_RESOURCE, which leaving uid 0 gives
+/// up, and the kernel weighs NPROC against the new uid when it changes
+/// (execve then fails with EAGAIN if it is over). A limit the command line
+/// leaves out (`SOFT:`, `:HARD`) keeps its inherited value.
+fn set_rlimits(spec: &Spec) -> Result<(), Failed> {
+    use rustix::process::{getrlimit, setrlimit, Rlimit};
+    for (n, limit) in spec.rlimits.iter().enumerate() {
+        if limit.soft.is_none() && limit.hard.is_none() {
+            continue;
+        }
+        let old = getrlimit(RESOURCES[n]);
+        // rustix's `None` is RLIM_INFINITY, and so is u64::MAX.
+        let new = Rlimit {
+            current: limit.soft.or(old.current),
+            maximum: limit.hard.or(old.maximum),
+        };
+        setrlimit(RESOURCES[n], new)
+            .map_err(|e| fail_hint("setrlimit", rlimit_name(n), e, rlimit_hint(e)))?;
+        report::debug("setrlimit", rlimit_name(n));
+    }
     Ok(())
+}
+
+/// Why the kernel refuses a limit. It asks for CAP_SYS_RESOURCE in the
+/// initial user namespace, which root in a new one never has.
+fn rlimit_hint(e: Errno) -> &'static str {
+    match e {
+        Errno::PERM => {
+            "raising a hard limit needs CAP_SYS_RESOURCE outside any user \
+             namespace, and NOFILE's stays within fs.nr_open"
+        }
+        Errno::INVAL => "the soft limit would be above the hard limit",
+        _ => "",
+    }
 }
 
 /// After a root change the working directory is looked up inside the new

@@ -7,6 +7,7 @@ use crate::idmap::IdMap;
 use crate::signals::Signal;
 use core::ffi::CStr;
 use linux_raw_sys::general as k;
+use rustix::process::Resource;
 
 /// The namespaces to create, as CLONE_NEW* bits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -134,6 +135,62 @@ pub const DEV: [(MountKind, &CStr, &[u8]); 15] = [
     (MountKind::Symlink, c"pts/ptmx", b"/ptmx"),
 ];
 
+/// The resources `--rlimit` sets, named as prlimit(1) names them, each at
+/// the index of its RLIMIT_* number: the index is all the Spec keeps, this
+/// one string is the whole table of names, and `RESOURCES` turns the
+/// number into rustix's type.
+pub const RLIMIT_NAMES: &str =
+    "CPU FSIZE DATA STACK CORE RSS NPROC NOFILE MEMLOCK AS LOCKS SIGPENDING MSGQUEUE NICE RTPRIO RTTIME";
+
+pub const RESOURCES: [Resource; 16] = [
+    Resource::Cpu,
+    Resource::Fsize,
+    Resource::Data,
+    Resource::Stack,
+    Resource::Core,
+    Resource::Rss,
+    Resource::Nproc,
+    Resource::Nofile,
+    Resource::Memlock,
+    Resource::As,
+    Resource::Locks,
+    Resource::Sigpending,
+    Resource::Msgqueue,
+    Resource::Nice,
+    Resource::Rtprio,
+    Resource::Rttime,
+];
+
+// Each resource at the index of its number, and a name for each.
+const _: () = {
+    let mut i = 0;
+    while i < RESOURCES.len() {
+        assert!(RESOURCES[i] as usize == i);
+        i += 1;
+    }
+    let (names, mut spaces) = (RLIMIT_NAMES.as_bytes(), 0);
+    let mut i = 0;
+    while i < names.len() {
+        spaces += (names[i] == b' ') as usize;
+        i += 1;
+    }
+    assert!(spaces + 1 == RESOURCES.len());
+};
+
+/// The name of resource number `n`, for error and `--debug` lines.
+pub fn rlimit_name(n: usize) -> &'static [u8] {
+    RLIMIT_NAMES.split(' ').nth(n).unwrap_or("").as_bytes()
+}
+
+/// The `--rlimit`s of one resource. A limit that is `None` stays as
+/// nsinit inherited it (prlimit's `SOFT:` and `:HARD`); `u64::MAX` is
+/// RLIM_INFINITY.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Rlimit {
+    pub soft: Option<u64>,
+    pub hard: Option<u64>,
+}
+
 /// How many mount operations one command line may hold (`--dev` counts
 /// for 15).
 pub const MAX_MOUNT_OPS: usize = 128;
@@ -204,6 +261,8 @@ pub struct Spec<'a> {
     pub monotonic: i64,
     pub boottime: i64,
     pub env: heapless::Vec<EnvOp<'a>, MAX_ENV_OPS>,
+    /// `--rlimit`s, by RLIMIT_* number.
+    pub rlimits: [Rlimit; RESOURCES.len()],
     /// Mount operations; without `root` they build a fresh root on a tmpfs.
     pub mounts: heapless::Vec<MountOp<'a>, MAX_MOUNT_OPS>,
     pub uid_map: IdMap,
@@ -241,6 +300,10 @@ impl Spec<'_> {
             uid: None,
             gid: None,
             env: heapless::Vec::new(),
+            rlimits: [Rlimit {
+                soft: None,
+                hard: None,
+            }; RESOURCES.len()],
             debug: false,
             stay_as_init: false,
             new_session: false,
