@@ -113,9 +113,15 @@ fn setup(spec: &Spec, ready: &OwnedFd) -> Result<(), Failed> {
 /// (execve then fails with EAGAIN if it is over). A limit the command line
 /// leaves out (`SOFT:`, `:HARD`) keeps its inherited value.
 fn set_rlimits(spec: &Spec) -> Result<(), Failed> {
-    use rustix::process::{getrlimit, setrlimit, Rlimit};
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    // Kernels before 5.11 have the inherited fds marked one by one up to
+    // the NOFILE limit (cloexec_inherited): before it comes down, or an fd
+    // above the new limit would reach the payload.
+    if spec.rlimits[Resource::Nofile as usize].is_set() {
+        cloexec_inherited(3 + spec.preserve_fds).map_err(|e| fail("close_range", b"", e))?;
+    }
     for (n, limit) in spec.rlimits.iter().enumerate() {
-        if limit.soft.is_none() && limit.hard.is_none() {
+        if !limit.is_set() {
             continue;
         }
         let old = getrlimit(RESOURCES[n]);

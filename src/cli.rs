@@ -987,7 +987,7 @@ mod tests {
         let names: Vec<&str> = RLIMIT_NAMES.split(' ').collect();
         let s = spec(words);
         (0..RESOURCES.len())
-            .filter(|&i| s.rlimits[i] != Rlimit::default())
+            .filter(|&i| s.rlimits[i].is_set())
             .map(|i| (names[i], s.rlimits[i].soft, s.rlimits[i].hard))
             .collect()
     }

@@ -191,6 +191,13 @@ pub struct Rlimit {
     pub hard: Option<u64>,
 }
 
+impl Rlimit {
+    /// Whether the command line sets either limit.
+    pub fn is_set(self) -> bool {
+        self.soft.is_some() || self.hard.is_some()
+    }
+}
+
 /// How many mount operations one command line may hold (`--dev` counts
 /// for 15).
 pub const MAX_MOUNT_OPS: usize = 128;

@@ -575,10 +575,12 @@ fn inherited_fds_are_closed_unless_preserved() {
     }
     // Kernels without close_range (before 5.9: ENOSYS) or without its
     // CLOEXEC flag (before 5.11: EINVAL), as a seccomp filter makes them
-    // here: the fds are marked one by one instead.
+    // here: the fds are marked one by one instead, up to the open-files
+    // limit nsinit inherited, also when --rlimit lowers it below them.
     let seccomp = helper("proc_seccomp_exec");
     for refused in ["436:38", "436:22"] {
-        for flags in [&["-u"][..], &["-r", "-p", "--init"]] {
+        let lowered = &["-u", "--rlimit=NOFILE=64"][..];
+        for flags in [&["-u"][..], &["-r", "-p", "--init"], lowered] {
             let mut args = vec![refused, nsinit()];
             args.extend(flags);
             args.push("--");
