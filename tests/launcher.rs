@@ -168,7 +168,36 @@ fn hints_only_where_the_cause_is_known() {
     let covered_proc =
         |flags: &str| format!("mount -t tmpfs none /proc/sys && exec {nobody} {flags} /bin/true");
     let seccomp = helper("proc_seccomp_exec");
-    let cases: [(&str, Vec<String>, &str); 8] = [
+    let nobody_ids = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ]
+    .map(String::from);
+    let as_nobody = |args: &[&str]| -> Vec<String> {
+        nobody_ids
+            .iter()
+            .cloned()
+            .chain(args.iter().map(|a| a.to_string()))
+            .collect()
+    };
+    let cases: [(&str, Vec<String>, &str); 11] = [
+        (
+            "a user namespace refused (clone3 absent, clone EPERM, as a seccomp profile may)",
+            vec![seccomp.clone(), "435:38".into(), "56:1".into(), n.into(), "-U".into(), "/bin/true".into()],
+            "nsinit: clone new namespaces: Operation not permitted (EPERM); unprivileged user namespaces are refused: see sysctl kernel.unprivileged_userns_clone and kernel.apparmor_restrict_unprivileged_userns\n",
+        ),
+        (
+            "a time namespace without privilege",
+            as_nobody(&[n, "-T", "/bin/true"]),
+            "nsinit: unshare CLONE_NEWTIME: Operation not permitted (EPERM); a time namespace needs CAP_SYS_ADMIN: add -U/-r or run as root\n",
+        ),
+        (
+            "a bind's EPERM in a user namespace: no proc hint",
+            as_nobody(&[&seccomp, "442:1", n, "-r", "--ro-bind", "/usr", "/usr", "/bin/true"]),
+            "nsinit: mount --ro-bind /usr /usr: Operation not permitted (EPERM)\n",
+        ),
         (
             "a kernel before 5.12, without mount_setattr (442)",
             vec![seccomp.clone(), "442:38".into(), n.into(), "--ro-bind".into(), "/usr".into(), "/usr".into(), "/bin/true".into()],

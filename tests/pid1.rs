@@ -151,6 +151,23 @@ fn stdio_without_dev_null() {
     );
 }
 
+/// `--init` without a pid namespace is not PID 1, so orphans come to it
+/// only as a child subreaper: an orphaned grandchild's parent is the
+/// `--init` process, the payload's own parent.
+#[test]
+fn init_without_a_pid_namespace_is_a_subreaper() {
+    let script = r#"p=$(sh -c 'sleep 2 >/dev/null 2>&1 & echo $!'); grep ^PPid: /proc/$p/status; echo "PPid:	$PPID"; kill $p"#;
+    let o = run(As::Root, &["--init", "--", "/bin/sh", "-c", script]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert_eq!(
+        lines[0], lines[1],
+        "the orphan's parent, then the payload's"
+    );
+}
+
 #[test]
 fn own_session_payload_is_still_waited_for() {
     // The payload leaves our process group: waitpid(0) would never see it.
