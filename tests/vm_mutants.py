@@ -6,8 +6,12 @@ must be rebuilt around each mutant's binary. This applies each mutant below
 (the survivors of the host run in PID 1's code, written against today's
 src/) to a scratch copy of HEAD, rebuilds the initramfs and runs every VM
 test but the reproducibility one (which builds from the checkout's own
-paths). About 3 minutes a mutant on 2 cores. Prints CAUGHT or MISSED and
-the tests that failed; `tests/vm_mutants.py 0 3` runs mutants 0 and 3."""
+paths). About 2 to 3 minutes a mutant on 2 cores. Prints CAUGHT or MISSED
+and the tests that failed; `tests/vm_mutants.py 0 3` runs mutants 0 and 3.
+
+`tests/vm_mutants.py --survivors DIR` instead takes cargo-mutants' own
+diffs: each mutant `make mutants` left missed (DIR/outcomes.json, DIR a
+mutants.out) in the code only PID 1 of a VM runs (PID1_CODE)."""
 import pathlib
 import shutil
 import subprocess
@@ -65,7 +69,47 @@ MUTANTS = [
 ]
 
 
+# What only PID 1 of a VM runs: init.rs, and these functions elsewhere.
+PID1_CODE = ("src/init.rs:", " in mount_early", " in mount_missing", " in is_mount_root",
+             " in kill_all", " in write_io_port", " in sigtimedwait", " in take_console",
+             "Role::console_session", "Role::signals_default", " with () in warn",
+             "src/supervise.rs:45:")
+
+
+def survivors(out):
+    """(name, diff) of each missed mutant of PID 1's code in `out`."""
+    import json
+    outcomes = json.load(open(pathlib.Path(out) / "outcomes.json"))["outcomes"]
+    found = []
+    for o in outcomes:
+        if not isinstance(o["scenario"], dict) or o["summary"] != "MissedMutant":
+            continue
+        name = o["scenario"]["Mutant"]["name"]
+        if any(p in name for p in PID1_CODE):
+            found.append((name, (pathlib.Path(out) / o["diff_path"]).read_text()))
+    return found
+
+
+def apply(wt, mutant):
+    """Applies a MUTANTS entry, or a cargo-mutants diff, to the worktree."""
+    if isinstance(mutant, tuple) and len(mutant) == 2:
+        name, diff = mutant
+        path = diff.splitlines()[0].split()[1]
+        subprocess.run(["patch", "-s", "-p0", path], cwd=wt, input=diff, text=True, check=True)
+        return name
+    name, path, old, new = mutant
+    f = wt / path
+    text = f.read_text()
+    assert old in text, f"mutant no longer applies: {name}"
+    f.write_text(text.replace(old, new, 1))
+    return name
+
+
 def main(only):
+    mutants = MUTANTS
+    if only[:1] == ["--survivors"]:
+        mutants, only = survivors(only[1]), only[2:]
+        print(f"{len(mutants)} survivors in PID 1's code", flush=True)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="nsinit-vm-mutants-"))
     wt, target = scratch / "src", scratch / "target"
     subprocess.run(["git", "-C", str(TOP), "worktree", "add", "-q", "--detach", str(wt)], check=True)
@@ -76,14 +120,11 @@ def main(only):
         env = {**__import__("os").environ, "CARGO_TARGET_DIR": str(target)}
         binary = target / "x86_64-unknown-linux-gnu/release/nsinit"
         results = []
-        for i, (name, path, old, new) in enumerate(MUTANTS):
+        for i, mutant in enumerate(mutants):
             if only and str(i) not in only:
                 continue
             subprocess.run(["git", "checkout", "-q", "--", "src"], cwd=wt, check=True)
-            f = wt / path
-            text = f.read_text()
-            assert old in text, f"mutant {i} no longer applies: {name}"
-            f.write_text(text.replace(old, new, 1))
+            name = apply(wt, mutant)
             start = time.time()
             subprocess.run(["make", "initramfs", f"BIN={binary}"], cwd=wt, env=env,
                            check=True, capture_output=True)
