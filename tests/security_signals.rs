@@ -769,12 +769,13 @@ impl Terminal {
     }
 }
 
-/// Polls until every process of `procs` is stopped (state T); returns the
-/// states it saw last, SIGCONTs them all either way.
-fn all_stop(procs: &[Proc]) -> Result<(), Vec<(String, Option<char>)>> {
+/// Polls until the job and every process below it are stopped (state T);
+/// returns the states it saw last, SIGCONTs them all either way.
+fn all_stop(job: Proc, below: Vec<Proc>) -> Result<(), Vec<(String, Option<char>)>> {
+    let procs: Vec<Proc> = std::iter::once(job).chain(below).collect();
     let stopped = poll(|| procs.iter().all(|p| p.state() == Some('T')).then_some(()));
     let states = procs.iter().map(|p| (p.comm(), p.state())).collect();
-    for p in procs {
+    for p in &procs {
         p.signal(libc::SIGCONT);
     }
     stopped.ok_or(states)
@@ -794,9 +795,7 @@ fn ctrl_z_stops_nsinit_and_its_payload_together() {
         ));
         let (nsinit, below) = t.job(true, "sleep");
         t.type_in(b"\x1a");
-        let mut all = vec![nsinit];
-        all.extend(below);
-        if let Err(states) = all_stop(&all) {
+        if let Err(states) = all_stop(nsinit, below) {
             panic!("nsinit {flags}: after ^Z the states are {states:?} (want T for each)");
         }
     }
@@ -870,9 +869,7 @@ fn a_payload_in_its_own_session_gets_the_terminals_signals_from_nsinit() {
 fn a_background_read_stops_nsinit_with_its_payload() {
     let mut t = at_terminal(&format!("{} -- /bin/cat & exec sleep 100", nsinit()));
     let (nsinit, below) = t.job(false, "cat");
-    let mut all = vec![nsinit];
-    all.extend(below);
-    if let Err(states) = all_stop(&all) {
+    if let Err(states) = all_stop(nsinit, below) {
         panic!("after a background read the states are {states:?} (want T for each)");
     }
 }
