@@ -57,7 +57,10 @@ fn run(argv: Argv<'static>, env: Env<'static>) -> ! {
     // Before any fd is made: a closed 0, 1 or 2 would be taken by the next
     // pipe, and nsinit's stderr lines would go into it. PID 1 of a VM may
     // have no /dev yet: it takes the console later.
-    if !open_stdio() && !pid1 {
+    if let (Err(e), false) = (open_stdio(), pid1) {
+        // Said on fd 2 if that one is open; a write to a closed one fails.
+        let hint = "stdin, stdout or stderr is closed and cannot be filled";
+        let _ = nsinit::report::fail_hint("open", b"/dev/null", e, hint);
         nsinit::sys::exit(125);
     }
     if pid1 {
@@ -70,17 +73,17 @@ fn run(argv: Argv<'static>, env: Env<'static>) -> ! {
 }
 
 /// Opens /dev/null on each of fds 0-2 that is closed, as daemons do.
-fn open_stdio() -> bool {
+fn open_stdio() -> Result<(), rustix::io::Errno> {
     use rustix::fs::{Mode, OFlags};
-    (0..3).all(|fd| {
+    for fd in 0..3 {
         // SAFETY: only the flags of the fd are read; a closed one answers
         // EBADF.
         let open = rustix::io::fcntl_getfd(unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) });
-        open.is_ok()
-            || rustix::fs::open(c"/dev/null", OFlags::RDWR, Mode::empty())
-                .map(core::mem::forget)
-                .is_ok()
-    })
+        if open.is_err() {
+            rustix::fs::open(c"/dev/null", OFlags::RDWR, Mode::empty()).map(core::mem::forget)?;
+        }
+    }
+    Ok(())
 }
 
 /// nsinit itself faulted: one line and 125, never a status that reads as

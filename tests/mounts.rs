@@ -346,6 +346,10 @@ fn failing_operations_name_themselves_and_leave_nothing_behind() {
     std::fs::write(&file, "x").unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
     let file = file.to_str().unwrap();
+    // Where a dangling symlink points: a broken nsinit that followed it
+    // before the root change would create it here, not on the host's /.
+    let dangling = test_dir().join("dangling");
+    let dangling = dangling.to_str().unwrap();
     let on_file: [(&[&str], String); 2] = [
         // --dir sets the mode of a directory only, never of a file there.
         (
@@ -355,7 +359,7 @@ fn failing_operations_name_themselves_and_leave_nothing_behind() {
         // A file bind's mount point is made with O_EXCL: never through a
         // dangling symlink, whose target would be created.
         (
-            &["--symlink", "/nonexistent", "/l", "--ro-bind", file, "/l"],
+            &["--symlink", dangling, "/l", "--ro-bind", file, "/l"],
             format!("nsinit: mount --ro-bind {file} /l: File exists (EEXIST)\n"),
         ),
     ];
@@ -367,6 +371,10 @@ fn failing_operations_name_themselves_and_leave_nothing_behind() {
     }
     let meta = std::fs::metadata(file).unwrap();
     assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+    assert!(
+        !std::path::Path::new(dangling).exists(),
+        "{dangling} was created"
+    );
     assert_eq!(
         std::fs::read_to_string("/proc/self/mountinfo").unwrap(),
         before

@@ -129,9 +129,10 @@ fn container_init_never_blocks_the_synchronous_faults() {
 
 /// nsinit completes a closed stdin, stdout or stderr with /dev/null before
 /// it makes any fd (or its error lines would go into a pipe of its own).
-/// Where that fails, as without /dev/null, a command exits 125 at once,
-/// with nowhere to say why; PID 1 goes on (a VM's takes the console later,
-/// and a container's has nothing better to do than run its payload).
+/// Where that fails, as without /dev/null, a command exits 125 at once
+/// with one line (on fd 2, where that is open); PID 1 goes on (a VM's
+/// takes the console later, and a container's has nothing better to do
+/// than run its payload).
 #[test]
 fn stdio_without_dev_null() {
     let run_with_closed_stdin = |flags: &[&str]| {
@@ -144,7 +145,15 @@ fn stdio_without_dev_null() {
         let o = command(As::Root, "unshare", &args).output().unwrap();
         (o.status.code(), stderr(&o))
     };
-    assert_eq!(run_with_closed_stdin(&["-m"]), (Some(125), String::new()));
+    assert_eq!(
+        run_with_closed_stdin(&["-m"]),
+        (
+            Some(125),
+            "nsinit: open /dev/null: No such file or directory (ENOENT); \
+             stdin, stdout or stderr is closed and cannot be filled\n"
+                .to_string()
+        )
+    );
     assert_eq!(
         run_with_closed_stdin(&["-m", "-p", "-f"]),
         (Some(0), String::new())

@@ -100,12 +100,11 @@ fn unlimited_is_rlim_infinity() {
     // A resource whose hard limit is unlimited here (CPU time nearly
     // everywhere): its soft limit may go up to it, as any user.
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    // Only limits a shell still runs under at 5 (not DATA or AS, in bytes).
     let rows = [
         ("Max cpu time", "CPU"),
-        ("Max file size", "FSIZE"),
-        ("Max data size", "DATA"),
-        ("Max address space", "AS"),
         ("Max core file size", "CORE"),
+        ("Max realtime timeout", "RTTIME"),
     ];
     let (row_name, name) = rows
         .iter()
@@ -215,4 +214,25 @@ fn nproc_is_weighed_at_the_uid_change() {
     );
     // Without the limit the same run works.
     ok(As::Root, &["--uid=65534", "--", "/bin/true"]);
+}
+
+/// With NOFILE, the inherited fds are marked close-on-exec while setup
+/// still needs the go pipe (`--kill-child` reads it to see that nsinit is
+/// alive): marked, never closed.
+#[test]
+fn nofile_with_kill_child_keeps_the_go_pipe() {
+    for who in [As::Root, As::Nobody] {
+        let out = ok(
+            who,
+            &[
+                "--kill-child",
+                "--rlimit=NOFILE=64",
+                "--",
+                "sh",
+                "-c",
+                "echo ran",
+            ],
+        );
+        assert_eq!(out, "ran\n", "{who:?}");
+    }
 }
