@@ -6,7 +6,7 @@ must be rebuilt around each mutant's binary. This applies each mutant below
 (the survivors of the host run in PID 1's code, written against today's
 src/) to a scratch copy of HEAD, rebuilds the initramfs and runs every VM
 test but the reproducibility one (which builds from the checkout's own
-paths). About 2 to 3 minutes a mutant on 2 cores. Prints CAUGHT or MISSED
+paths). About a minute a mutant on 2 cores. Prints CAUGHT or MISSED
 and the tests that failed; `tests/vm_mutants.py 0 3` runs mutants 0 and 3.
 
 `tests/vm_mutants.py --survivors DIR` instead takes cargo-mutants' own
