@@ -103,6 +103,12 @@ fn setup(spec: &Spec, ready: &OwnedFd) -> Result<(), Failed> {
         })?;
         report::debug("mount proc", target.to_bytes());
     }
+    // Inherited fds past stdio (and the --preserve-fds ones) must not reach
+    // the payload: runc's CVE-2024-21626 escaped through one. CLOEXEC rather
+    // than close: our own stderr stays usable to report an exec failure.
+    // Before the limits: on kernels before 5.11 the fds are marked one by
+    // one up to the NOFILE limit, which --rlimit may lower.
+    cloexec_inherited(3 + spec.preserve_fds).map_err(|e| fail("close_range", b"", e))?;
     set_rlimits(spec)
 }
 
@@ -113,13 +119,7 @@ fn setup(spec: &Spec, ready: &OwnedFd) -> Result<(), Failed> {
 /// (execve then fails with EAGAIN if it is over). A limit the command line
 /// leaves out (`SOFT:`, `:HARD`) keeps its inherited value.
 fn set_rlimits(spec: &Spec) -> Result<(), Failed> {
-    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-    // Kernels before 5.11 have the inherited fds marked one by one up to
-    // the NOFILE limit (cloexec_inherited): before it comes down, or an fd
-    // above the new limit would reach the payload.
-    if spec.rlimits[Resource::Nofile as usize].is_set() {
-        cloexec_inherited(3 + spec.preserve_fds).map_err(|e| fail("close_range", b"", e))?;
-    }
+    use rustix::process::{getrlimit, setrlimit, Rlimit};
     for (n, limit) in spec.rlimits.iter().enumerate() {
         if !limit.is_set() {
             continue;
@@ -337,12 +337,6 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
         if let Err(e) = rustix::process::ioctl_tiocsctty(stdin) {
             report::warn("ioctl TIOCSCTTY", b"stdin", e);
         }
-    }
-    // Inherited fds past stdio (and the --preserve-fds ones) must not reach
-    // the payload: runc's CVE-2024-21626 escaped through one. CLOEXEC rather
-    // than close: our own stderr stays usable to report an exec failure.
-    if let Err(e) = cloexec_inherited(3 + spec.preserve_fds) {
-        return fail("close_range", b"", e);
     }
     // Dispositions survive execve only when ignored (handlers are reset), so
     // this clears what the caller ignored (nohup, SIGPIPE in some shells);
