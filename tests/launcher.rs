@@ -168,80 +168,85 @@ fn hints_only_where_the_cause_is_known() {
     let covered_proc =
         |flags: &str| format!("mount -t tmpfs none /proc/sys && exec {nobody} {flags} /bin/true");
     let seccomp = helper("proc_seccomp_exec");
-    let nobody_ids = [
-        "setpriv",
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-    ]
-    .map(String::from);
-    let as_nobody = |args: &[&str]| -> Vec<String> {
-        nobody_ids
-            .iter()
-            .cloned()
-            .chain(args.iter().map(|a| a.to_string()))
-            .collect()
-    };
-    let cases: [(&str, Vec<String>, &str); 11] = [
+    let s = seccomp.as_str();
+    let (userns_uts, userns_user) = (
+        in_userns("max_uts_namespaces", "-u"),
+        in_userns("max_user_namespaces", "-U"),
+    );
+    let (covered_op, covered_mount_proc) = (
+        covered_proc("-r --tmpfs /t --proc /p"),
+        covered_proc("-r -p --mount-proc"),
+    );
+    let cases: [(&str, As, &[&str], &str); 11] = [
         (
             "a user namespace refused (clone3 absent, clone EPERM, as a seccomp profile may)",
-            vec![seccomp.clone(), "435:38".into(), "56:1".into(), n.into(), "-U".into(), "/bin/true".into()],
+            As::Root,
+            &[s, "435:38", "56:1", n, "-U", "/bin/true"],
             "nsinit: clone new namespaces: Operation not permitted (EPERM); unprivileged user namespaces are refused: see sysctl kernel.unprivileged_userns_clone and kernel.apparmor_restrict_unprivileged_userns\n",
         ),
         (
             "a time namespace without privilege",
-            as_nobody(&[n, "-T", "/bin/true"]),
+            As::Nobody,
+            &[n, "-T", "/bin/true"],
             "nsinit: unshare CLONE_NEWTIME: Operation not permitted (EPERM); a time namespace needs CAP_SYS_ADMIN: add -U/-r or run as root\n",
         ),
         (
             "a bind's EPERM in a user namespace: no proc hint",
-            as_nobody(&[&seccomp, "442:1", n, "-r", "--ro-bind", "/usr", "/usr", "/bin/true"]),
+            As::Nobody,
+            &[s, "442:1", n, "-r", "--ro-bind", "/usr", "/usr", "/bin/true"],
             "nsinit: mount --ro-bind /usr /usr: Operation not permitted (EPERM)\n",
         ),
         (
             "a kernel before 5.12, without mount_setattr (442)",
-            vec![seccomp.clone(), "442:38".into(), n.into(), "--ro-bind".into(), "/usr".into(), "/usr".into(), "/bin/true".into()],
+            As::Root,
+            &[s, "442:38", n, "--ro-bind", "/usr", "/usr", "/bin/true"],
             "nsinit: mount --ro-bind /usr /usr: Function not implemented (ENOSYS); needs Linux 5.12+ (mount_setattr)\n",
         ),
         (
             "a new uts namespace over the limit: no user namespace hint",
-            vec!["unshare".into(), "-U".into(), "-r".into(), "sh".into(), "-c".into(), in_userns("max_uts_namespaces", "-u")],
+            As::Root,
+            &["unshare", "-U", "-r", "sh", "-c", &userns_uts],
             "nsinit: clone new namespaces: No space left on device (ENOSPC)\n",
         ),
         (
             "a new user namespace over the limit",
-            vec!["unshare".into(), "-U".into(), "-r".into(), "sh".into(), "-c".into(), in_userns("max_user_namespaces", "-U")],
+            As::Root,
+            &["unshare", "-U", "-r", "sh", "-c", &userns_user],
             "nsinit: clone new namespaces: No space left on device (ENOSPC); user namespaces are disabled or used up: see sysctl user.max_user_namespaces\n",
         ),
         (
             "root's own id refused (mapping uid 0 needs CAP_SETFCAP): no CAP_SETUID hint",
-            vec!["setpriv".into(), "--bounding-set=-setfcap".into(), "--".into(), n.into(), "-r".into(), "/bin/true".into()],
+            As::Root,
+            &["setpriv", "--bounding-set=-setfcap", "--", n, "-r", "/bin/true"],
             "nsinit: write /proc/PID/uid_map: Operation not permitted (EPERM)\n",
         ),
         (
             "a gid range refused with the own uid mapped: the range is the cause",
-            vec!["setpriv".into(), "--reuid=65534".into(), "--regid=65534".into(), "--clear-groups".into(), n.into(), "--map-user=0".into(), "--map-groups=0:100000:65536".into(), "/bin/true".into()],
+            As::Nobody,
+            &[n, "--map-user=0", "--map-groups=0:100000:65536", "/bin/true"],
             "nsinit: write /proc/PID/gid_map: Operation not permitted (EPERM); without CAP_SETUID/CAP_SETGID only your own id can be mapped: run as root or use -r/-c/--map-user\n",
         ),
         (
             "a proc mount that is not EPERM: no proc hint",
-            vec!["setpriv".into(), "--reuid=65534".into(), "--regid=65534".into(), "--clear-groups".into(), n.into(), "-r".into(), "-p".into(), "--mount-proc=/nonexistent".into(), "/bin/true".into()],
+            As::Nobody,
+            &[n, "-r", "-p", "--mount-proc=/nonexistent", "/bin/true"],
             "nsinit: mount proc /nonexistent: No such file or directory (ENOENT)\n",
         ),
         (
             "--proc where the caller's /proc has a covered submount",
-            vec!["unshare".into(), "-m".into(), "sh".into(), "-c".into(), covered_proc("-r --tmpfs /t --proc /p")],
+            As::Root,
+            &["unshare", "-m", "sh", "-c", &covered_op],
             "nsinit: mount --proc /p: Operation not permitted (EPERM); mount too revealing: a proc or sysfs here has covered submounts\n",
         ),
         (
             "--mount-proc there",
-            vec!["unshare".into(), "-m".into(), "sh".into(), "-c".into(), covered_proc("-r -p --mount-proc")],
+            As::Root,
+            &["unshare", "-m", "sh", "-c", &covered_mount_proc],
             "nsinit: mount proc /proc: Operation not permitted (EPERM); mount too revealing: a proc or sysfs here has covered submounts\n",
         ),
     ];
-    for (what, argv, want) in cases {
-        let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
-        let o = output(&mut command(As::Root, &argv[0], &args));
+    for (what, who, argv, want) in cases {
+        let o = output(&mut command(who, argv[0], &argv[1..]));
         assert_eq!(
             (o.status.code(), without_pids(&stderr(&o))),
             (Some(125), want.to_string()),
