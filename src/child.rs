@@ -28,7 +28,7 @@ pub unsafe fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env)
         reset_signals: !role.signals_default(),
         // Only a controlling terminal takes input from TIOCSTI: no guard
         // (and its 0.1 ms) without one, nor with a session of its own.
-        guard_tty: !own_session && crate::identity::has_controlling_terminal(),
+        guard_tty: !own_session && crate::seccomp::has_controlling_terminal(),
     };
     let steps = setup(spec, &ready).and_then(|()| lock_down(spec, || parent_alive(&ready)));
     // Its work is done; `--init` closes every fd past stdio.
@@ -378,11 +378,9 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
             Err(e) => return fail("setenv", b"", e),
         }
     };
-    // Last before execve: nothing of nsinit's own runs under the filter.
-    if last.guard_tty {
-        if let Err(failed) = crate::identity::guard_terminal() {
-            return failed;
-        }
+    // Last before execve: nothing of nsinit's own runs under the filters.
+    if let Err(failed) = crate::seccomp::load(&spec.seccomp, last.guard_tty) {
+        return failed;
     }
     report::debug("exec", program.to_bytes());
     crate::exec::exec(program, payload_argv, env)

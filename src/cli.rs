@@ -11,8 +11,9 @@ use crate::num::{parse_i64, parse_number, parse_u32};
 use crate::report::{self, Stdio};
 use crate::signals::{self, Signal};
 use crate::spec::{
-    MountKind, MountOp, Namespaces, Propagation, Rlimit, SetGroups, Spec, DEFAULT_DEBUG_EXIT_PORT,
-    DEV, MAX_MOUNT_OPS, RESOURCES, RLIMIT_NAMES,
+    CapBase, Caps, MountKind, MountOp, Namespaces, Propagation, Rlimit, SetGroups, Spec, CAP_NAMES,
+    DEFAULT_DEBUG_EXIT_PORT, DEV, MAX_DENY, MAX_MOUNT_OPS, RESOURCES, RLIMIT_NAMES, SYSCALL_NAMES,
+    SYSCALL_NUMBERS,
 };
 use core::ffi::CStr;
 
@@ -111,6 +112,12 @@ enum Opt {
     Init,
     NewSession,
     NewPrivs,
+    CapAdd,
+    CapDrop,
+    SeccompDeny,
+    SeccompDefault,
+    SeccompErrno,
+    SeccompFd,
     Grace,
     DebugExit,
     Reboot,
@@ -189,6 +196,12 @@ options! {
     (0, "init", Nothing, Opt::Init),
     (0, "new-session", Nothing, Opt::NewSession),
     (0, "allow-new-privs", Nothing, Opt::NewPrivs),
+    (0, "cap-add", Value, Opt::CapAdd),
+    (0, "cap-drop", Value, Opt::CapDrop),
+    (0, "seccomp-deny", Value, Opt::SeccompDeny),
+    (0, "seccomp-default", Nothing, Opt::SeccompDefault),
+    (0, "seccomp-errno", Value, Opt::SeccompErrno),
+    (0, "seccomp-fd", Value, Opt::SeccompFd),
     (0, "grace", Value, Opt::Grace),
     (0, "debug-exit", OptionalValue, Opt::DebugExit),
     (0, "reboot", Nothing, Opt::Reboot),
@@ -460,6 +473,20 @@ impl<'a> Parser<'_, 'a> {
             Opt::Init => s.stay_as_init = true,
             Opt::NewSession => s.new_session = true,
             Opt::NewPrivs => s.allow_new_privs = true,
+            Opt::CapAdd | Opt::CapDrop => fold_cap(&mut s.caps, opt, v)?,
+            Opt::SeccompDeny => deny_syscalls(&mut s.seccomp.deny, v)?,
+            Opt::SeccompDefault => s.seccomp.default = true,
+            Opt::SeccompErrno => {
+                let n = parse_u32(v)
+                    .or_else(|| report::errno_number(v))
+                    .filter(|n| (1..=4095).contains(n));
+                s.seccomp.errno =
+                    n.ok_or("expected an errno name such as ENOSYS, or 1-4095")? as u16;
+            }
+            Opt::SeccompFd => {
+                let fd = parse_u32(v).filter(|&n| n <= i32::MAX as u32);
+                s.seccomp.fd = Some(fd.ok_or("expected an fd number")?);
+            }
             Opt::Grace => {
                 let secs = parse_u32(v).filter(|&n| n <= 3600);
                 s.vm.grace_secs = Some(secs.ok_or("expected seconds, 0-3600")?);
@@ -740,6 +767,53 @@ fn rlimit_value(v: &[u8]) -> Result<Option<u64>, &'static str> {
         Some(_) => Ok(Some(u64::MAX)),
         None => parse_number(v, 10).map(Some).ok_or(BAD_LIMIT),
     }
+}
+
+/// One `--cap-add`/`--cap-drop`, on top of those before it: bubblewrap's
+/// rule, so `--cap-drop ALL --cap-add X` is X alone.
+fn fold_cap(caps: &mut Option<Caps>, opt: Opt, v: &[u8]) -> Result<(), &'static str> {
+    let c = caps.get_or_insert(Caps {
+        base: CapBase::Default,
+        drop: 0,
+        add: 0,
+    });
+    match (parse_cap(v)?, matches!(opt, Opt::CapAdd)) {
+        (None, true) => c.base = CapBase::All,
+        (None, false) => (c.base, c.add) = (CapBase::None, 0),
+        (Some(bit), true) => c.add |= bit,
+        (Some(bit), false) => (c.drop, c.add) = (c.drop | bit, c.add & !bit),
+    }
+    Ok(())
+}
+
+/// A capability as capabilities(7) names it, with or without `CAP_`, in
+/// any case, as its bit; `None` for ALL.
+fn parse_cap(v: &[u8]) -> Result<Option<u64>, &'static str> {
+    const UNKNOWN: &str = "unknown capability (see capabilities(7), or ALL)";
+    // Lower case, so that `pick` finds it; checkpoint_restore is the
+    // longest name.
+    let mut lower = [0u8; 22];
+    let lower = lower.get_mut(..v.len()).ok_or(UNKNOWN)?;
+    lower.copy_from_slice(v);
+    lower.make_ascii_lowercase();
+    let name = lower.strip_prefix(b"cap_").unwrap_or(lower);
+    if name == b"all" {
+        return Ok(None);
+    }
+    pick(CAP_NAMES, name).map(|n| Some(1 << n)).ok_or(UNKNOWN)
+}
+
+/// `--seccomp-deny NAME[,NAME...]`: names from the table, or numbers.
+fn deny_syscalls(deny: &mut heapless::Vec<u16, MAX_DENY>, v: &[u8]) -> Result<(), &'static str> {
+    for word in v.split(|&c| c == b',') {
+        let nr = match parse_u32(word) {
+            Some(n) => u16::try_from(n).ok().filter(|&n| n < 1024),
+            None => pick(SYSCALL_NAMES, word).and_then(|i| SYSCALL_NUMBERS.get(i).copied()),
+        };
+        let nr = nr.ok_or("unknown system call (nsinit(1) lists the names; others by number)")?;
+        deny.push(nr).map_err(|_| "more than 64 system calls")?;
+    }
+    Ok(())
 }
 
 fn push_env<'a>(s: &mut Spec<'a>, op: EnvOp<'a>) -> Result<(), &'static str> {
@@ -1059,6 +1133,143 @@ mod tests {
         assert_eq!(
             rlimits(&["--rlimit=NOFILE=10:20", "--rlimit=NOFILE=5:"]),
             [("NOFILE", Some(5), Some(20))]
+        );
+    }
+
+    /// The capabilities `--cap-add`/`--cap-drop` leave, from a default
+    /// of `base`, given what nsinit holds.
+    fn caps(words: &[&str], default: u64, held: u64) -> u64 {
+        let c = spec(words).caps.expect("cap options given");
+        let base = match c.base {
+            CapBase::Default => default,
+            CapBase::None => 0,
+            CapBase::All => held,
+        };
+        base & !c.drop | c.add
+    }
+
+    #[test]
+    fn capabilities_fold_in_command_line_order() {
+        // capabilities(7)'s 41, CAP_CHOWN (0) to CAP_CHECKPOINT_RESTORE (40).
+        let all: u64 = (1 << 41) - 1;
+        let (chown, nbs, sys_admin) = (1, 1 << 10, 1 << 21);
+        assert_eq!(spec(&[]).caps, None);
+        let only_nbs = ["--cap-drop", "ALL", "--cap-add", "net_bind_service"];
+        assert_eq!(caps(&only_nbs, all, all), nbs);
+        // Names as capabilities(7) spells them, with or without CAP_, any case.
+        for name in [
+            "CAP_NET_BIND_SERVICE",
+            "cap_net_bind_service",
+            "Net_Bind_Service",
+        ] {
+            assert_eq!(caps(&["--cap-drop=all", "--cap-add", name], all, all), nbs);
+        }
+        assert_eq!(caps(&["--cap-add=checkpoint_restore"], 0, all), 1 << 40);
+        assert_eq!(caps(&["--cap-drop=CAP_CHOWN"], all, all), all & !chown);
+        assert_eq!(caps(&["--cap-drop=chown"], 0, all), 0);
+        // Later ones win, as bubblewrap applies them.
+        assert_eq!(caps(&["--cap-add=chown", "--cap-drop=chown"], 0, all), 0);
+        assert_eq!(
+            caps(&["--cap-drop=chown", "--cap-add=chown"], all, all),
+            all
+        );
+        assert_eq!(
+            caps(&["--cap-add=sys_admin", "--cap-drop=ALL"], all, all),
+            0
+        );
+        let held = all & !sys_admin;
+        let every_but_chown = ["--cap-add=ALL", "--cap-drop=chown"];
+        assert_eq!(caps(&every_but_chown, 0, held), held & !chown);
+        assert_eq!(caps(&["--cap-drop=ALL", "--cap-add=ALL"], 0, held), held);
+    }
+
+    #[test]
+    fn bad_capabilities() {
+        let unknown = "unknown capability (see capabilities(7), or ALL)";
+        for word in [
+            "--cap-add=",
+            "--cap-add=CAP_",
+            "--cap-add=net-admin",
+            "--cap-add=CAP_CAP_CHOWN",
+            "--cap-add=all_",
+            "--cap-drop=chown,kill",
+            "--cap-drop=cap_checkpoint_restore_",
+            "--cap-add=41",
+        ] {
+            assert_eq!(run(&[word]), Err((word.to_string(), unknown)), "{word}");
+        }
+    }
+
+    #[test]
+    fn seccomp_options() {
+        let s = spec(&[
+            "--seccomp-deny=ptrace,keyctl",
+            "--seccomp-deny",
+            "39,socket",
+        ]);
+        assert_eq!(s.seccomp.deny, [101, 250, 39, 41]);
+        assert_eq!(
+            (s.seccomp.default, s.seccomp.errno, s.seccomp.fd),
+            (false, 0, None)
+        );
+        let s = spec(&[
+            "--seccomp-default",
+            "--seccomp-errno=ENOSYS",
+            "--seccomp-fd=3",
+        ]);
+        assert_eq!(
+            (s.seccomp.default, s.seccomp.errno, s.seccomp.fd),
+            (true, 38, Some(3))
+        );
+        assert_eq!(spec(&["--seccomp-errno=4095"]).seccomp.errno, 4095);
+        assert_eq!(spec(&["--seccomp-errno=EACCES"]).seccomp.errno, 13);
+        assert_eq!(spec(&["--seccomp-deny=1023"]).seccomp.deny, [1023]);
+        let sixty_four = vec!["0"; 64].join(",");
+        assert_eq!(
+            spec(&["--seccomp-deny", &sixty_four]).seccomp.deny.len(),
+            64
+        );
+        // The table's names and numbers pair up, the default list first.
+        let names: Vec<&str> = crate::spec::SYSCALL_NAMES.split_whitespace().collect();
+        assert_eq!(names.len(), crate::spec::SYSCALL_NUMBERS.len());
+        assert_eq!(names[crate::spec::DEFAULT_DENY - 1], "io_uring_register");
+        assert_eq!(names[crate::spec::DEFAULT_DENY], "ptrace");
+        let nr =
+            |name| crate::spec::SYSCALL_NUMBERS[names.iter().position(|n| *n == name).unwrap()];
+        assert_eq!(
+            (nr("init_module"), nr("kexec_load"), nr("bpf")),
+            (175, 246, 321)
+        );
+    }
+
+    #[test]
+    fn bad_seccomp_options() {
+        let call = "unknown system call (nsinit(1) lists the names; others by number)";
+        let errno = "expected an errno name such as ENOSYS, or 1-4095";
+        let sixty_five = format!("--seccomp-deny={}", vec!["0"; 65].join(","));
+        for (word, reason) in [
+            ("--seccomp-deny=", call),
+            ("--seccomp-deny=ptrace,", call),
+            ("--seccomp-deny=getpid2", call),
+            ("--seccomp-deny=PTRACE", call),
+            ("--seccomp-deny=1024", call),
+            ("--seccomp-deny=-1", call),
+            ("--seccomp-deny=ptrace keyctl", call),
+            (sixty_five.as_str(), "more than 64 system calls"),
+            ("--seccomp-errno=0", errno),
+            ("--seccomp-errno=4096", errno),
+            ("--seccomp-errno=eperm", errno),
+            ("--seccomp-errno=EBOGUS", errno),
+            ("--seccomp-errno=", errno),
+            ("--seccomp-fd=", "expected an fd number"),
+            ("--seccomp-fd=-1", "expected an fd number"),
+            ("--seccomp-fd=2147483648", "expected an fd number"),
+        ] {
+            assert_eq!(run(&[word]), Err((word.to_string(), reason)), "{word}");
+        }
+        assert_eq!(
+            run(&["--seccomp-default=1"]),
+            Err(("--seccomp-default=1".to_string(), "takes no value"))
         );
     }
 

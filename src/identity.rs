@@ -1,10 +1,9 @@
-//! Who the payload is inside and what it may do: the ids it runs as, its
-//! capabilities, and the seccomp guard of the caller's terminal.
+//! Who the payload is inside and what it may do: the ids it runs as and
+//! its capabilities (its seccomp filters: seccomp.rs).
 
 use crate::idmap::IdMap;
-use crate::report::{fail, fail_hint, Failed};
-use crate::spec::Spec;
-use crate::sys::{self, BpfInsn};
+use crate::report::{fail, fail_hint, fail_why, Failed};
+use crate::spec::{CapBase, Spec, CAP_NAMES};
 use rustix::io::Errno;
 
 fn unmapped_if(e: Errno) -> &'static str {
@@ -61,16 +60,26 @@ pub fn take_mapped_ids(spec: &Spec) -> Result<(), Failed> {
     )
 }
 
-/// The privilege steps, once, in the order the kernel needs them: the ids
-/// first (a switch away from uid 0 drops the capabilities the setup steps
-/// before needed), then the capability sets, then no_new_privs, so that no
-/// setuid file or file capability can raise what the payload has (as under
-/// bubblewrap). The seccomp guard comes last of all, just before execve
-/// (guard_terminal), so that nothing of nsinit's own runs under it.
+/// The privilege steps, once, in the order the kernel needs them: the
+/// bounding set while CAP_SETPCAP is still there, the ids (a switch away
+/// from uid 0 empties the permitted set, unless told to keep it for the
+/// capabilities asked for), the capability sets, then no_new_privs, so
+/// that no setuid file or file capability can raise what the payload has
+/// (as under bubblewrap). The seccomp filters come last of all, just
+/// before execve (seccomp.rs), so that nothing of nsinit's own runs
+/// under them.
 pub fn lock_down(spec: &Spec) -> Result<(), Failed> {
+    let caps = wanted_caps(spec)?;
+    if let Some(want) = caps {
+        drop_bounding(want)?;
+        if want != 0 {
+            rustix::thread::set_keep_capabilities(true)
+                .map_err(|e| fail("prctl", b"PR_SET_KEEPCAPS", e))?;
+        }
+    }
     switch_ids(spec)?;
-    if spec.sandbox {
-        drop_capabilities()?;
+    if let Some(want) = caps {
+        set_capabilities(want)?;
     }
     if !spec.allow_new_privs {
         rustix::thread::set_no_new_privs(true)
@@ -79,97 +88,82 @@ pub fn lock_down(spec: &Spec) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The capabilities the payload gets in all five sets, or `None` where
+/// the kernel's rules decide (an unshare-style run: root inside keeps its
+/// user namespace's full set; any other uid loses them at execve). A
+/// bubblewrap-style sandbox gets none, so that uid 0 inside cannot undo a
+/// read-only bind, unmount a cover or remount anything. `--cap-add` and
+/// `--cap-drop` start from that default, as bubblewrap's do.
+fn wanted_caps(spec: &Spec) -> Result<Option<u64>, Failed> {
+    let Some(caps) = spec.caps else {
+        return Ok(spec.sandbox.then_some(0));
+    };
+    let held = rustix::thread::capabilities(None)
+        .map_err(|e| fail("capget", b"", e))?
+        .permitted
+        .bits();
+    let root_inside = spec
+        .uid
+        .map_or_else(|| rustix::process::geteuid().is_root(), |uid| uid == 0);
+    let base = match caps.base {
+        CapBase::Default if root_inside && !spec.sandbox => held,
+        CapBase::Default | CapBase::None => 0,
+        CapBase::All => held,
+    };
+    // Silently leaving one out would run the payload without what it
+    // was promised.
+    let missing = caps.add & !held;
+    if missing != 0 {
+        let name = CAP_NAMES.split(' ').nth(missing.trailing_zeros() as usize);
+        return Err(fail_why(
+            "--cap-add",
+            name.unwrap_or("").as_bytes(),
+            "not held by nsinit in the payload's user namespace",
+            "root in a new user namespace (-r) holds every one",
+        ));
+    }
+    Ok(Some(base & !caps.drop | caps.add))
+}
+
 /// From <linux/capability.h>: the highest capability number the kernel may
 /// know; PR_CAPBSET_DROP answers EINVAL past the last one it does know.
 const CAP_LAST_POSSIBLE: u32 = 63;
 
-/// No capability at all, in every set (bounding, ambient, inheritable,
-/// permitted, effective), as bubblewrap runs its sandboxes: uid 0 inside
-/// cannot undo a read-only bind, unmount a cover or remount anything, and
-/// an execve of a setuid-root file gains nothing.
-fn drop_capabilities() -> Result<(), Failed> {
-    use rustix::thread::{
-        clear_ambient_capability_set, remove_capability_from_bounding_set, set_capabilities,
-        CapabilitySet, CapabilitySets,
-    };
-    // The bounding set first: dropping from it needs CAP_SETPCAP.
-    for cap in 0..=CAP_LAST_POSSIBLE {
+/// Out of the bounding set: what it leaves out, no execve can bring back.
+/// Dropping needs CAP_SETPCAP, so this comes before the ids change.
+fn drop_bounding(want: u64) -> Result<(), Failed> {
+    use rustix::thread::{remove_capability_from_bounding_set, CapabilitySet};
+    for cap in (0..=CAP_LAST_POSSIBLE).filter(|cap| want & 1 << cap == 0) {
         match remove_capability_from_bounding_set(CapabilitySet::from_bits_retain(1 << cap)) {
             Ok(()) => {}
             Err(Errno::INVAL) => break,
             Err(e) => return Err(fail("prctl", b"PR_CAPBSET_DROP", e)),
         }
     }
-    let none = CapabilitySets {
-        effective: CapabilitySet::empty(),
-        permitted: CapabilitySet::empty(),
-        inheritable: CapabilitySet::empty(),
+    Ok(())
+}
+
+/// `want` as the effective, permitted and inheritable sets, and as the
+/// ambient set, which is what carries capabilities across the execve of
+/// a program run by a uid other than 0.
+fn set_capabilities(want: u64) -> Result<(), Failed> {
+    use rustix::thread::{
+        clear_ambient_capability_set, configure_capability_in_ambient_set, CapabilitySet,
+        CapabilitySets,
+    };
+    let set = CapabilitySet::from_bits_retain(want);
+    let sets = CapabilitySets {
+        effective: set,
+        permitted: set,
+        inheritable: set,
     };
     clear_ambient_capability_set()
-        .and_then(|()| set_capabilities(None, none))
-        .map_err(|e| fail("capset", b"", e))
-}
-
-/// Classic BPF over struct seccomp_data (nr at 0, arch at 4, args from 16).
-const LD_W_ABS: u16 = 0x20;
-const JEQ_K: u16 = 0x15;
-const RET_K: u16 = 0x06;
-const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
-const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-const RET_ALLOW: u32 = 0x7fff_0000;
-const RET_EPERM: u32 = 0x0005_0000 | 1;
-const TIOCSTI: u32 = 0x5412;
-const TIOCLINUX: u32 = 0x541c;
-
-const fn insn(code: u16, k: u32, jt: u8, jf: u8) -> BpfInsn {
-    BpfInsn { code, jt, jf, k }
-}
-
-/// ioctl(TIOCSTI) pushes bytes into a terminal's input as if typed, and
-/// TIOCLINUX can paste a virtual console's selection: a payload on the
-/// caller's terminal would type commands into the caller's shell
-/// (CVE-2017-5226). Both fail with EPERM, on all three system call tables
-/// of x86_64: 64-bit (ioctl 16), x32 (bit 30 set: its own 514, and 16)
-/// and i386 (54). The low 32 bits of the request are compared: the
-/// kernel's ioctl takes an unsigned int, so higher bits cannot hide it.
-const NO_TERMINAL_INJECTION: [BpfInsn; 14] = [
-    insn(LD_W_ABS, 4, 0, 0),
-    insn(JEQ_K, AUDIT_ARCH_X86_64, 0, 4),
-    insn(LD_W_ABS, 0, 0, 0),
-    insn(JEQ_K, 16, 5, 0),
-    insn(JEQ_K, X32_SYSCALL_BIT | 514, 4, 0),
-    insn(JEQ_K, X32_SYSCALL_BIT | 16, 3, 6),
-    insn(JEQ_K, AUDIT_ARCH_I386, 0, 5),
-    insn(LD_W_ABS, 0, 0, 0),
-    insn(JEQ_K, 54, 0, 3),
-    insn(LD_W_ABS, 24, 0, 0),
-    insn(JEQ_K, TIOCSTI, 2, 0),
-    insn(JEQ_K, TIOCLINUX, 1, 0),
-    insn(RET_K, RET_ALLOW, 0, 0),
-    insn(RET_K, RET_EPERM, 0, 0),
-];
-
-/// Whether this process has a controlling terminal, the only one TIOCSTI
-/// works on without CAP_SYS_ADMIN (asked before the root changes: the
-/// host's /dev/tty). Opening it answers ENXIO when there is none; where it
-/// cannot tell (no /dev/tty), the answer is yes.
-pub fn has_controlling_terminal() -> bool {
-    use rustix::fs::{open, Mode, OFlags};
-    let flags = OFlags::RDONLY | OFlags::NOCTTY | OFlags::CLOEXEC;
-    open(c"/dev/tty", flags, Mode::empty()).err() != Some(Errno::NXIO)
-}
-
-/// Keeps the payload from typing into the caller's terminal: the filter
-/// above (what bubblewrap always installs), or where the kernel will not
-/// take a filter (no no_new_privs under `--allow-new-privs`, and no
-/// CAP_SYS_ADMIN), a session of its own, so that the terminal is not its
-/// controlling one and TIOCSTI is refused there.
-pub fn guard_terminal() -> Result<(), Failed> {
-    if sys::seccomp_filter(&NO_TERMINAL_INJECTION).is_ok() {
-        return Ok(());
+        .and_then(|()| rustix::thread::set_capabilities(None, sets))
+        .map_err(|e| fail("capset", b"", e))?;
+    for cap in (0..64).filter(|cap| want & 1 << cap != 0) {
+        let one = CapabilitySet::from_bits_retain(1 << cap);
+        configure_capability_in_ambient_set(one, true)
+            .map_err(|e| fail("prctl", b"PR_CAP_AMBIENT_RAISE", e))?;
     }
-    rustix::process::setsid()
-        .map(|_| ())
-        .map_err(|e| fail("setsid", b"(no seccomp filter for TIOCSTI)", e))
+    Ok(())
 }

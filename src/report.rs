@@ -109,6 +109,18 @@ fn errno_name(code: i32, table: &[u8]) -> (&[u8], &[u8]) {
     (b"", b"Unknown error")
 }
 
+/// The number of the errno called `name` in the table (`--seccomp-errno`).
+pub fn errno_number(name: &[u8]) -> Option<u32> {
+    let mut table = [0u8; 2048];
+    unpack(ERRNOS_PACKED, &mut table)
+        .split(|&c| c == b'\n')
+        .find_map(|line| {
+            let mut parts = line.splitn(3, |&c| c == b' ');
+            let number = parts.next().and_then(crate::num::parse_u32);
+            number.filter(|_| parts.next() == Some(name))
+        })
+}
+
 /// Undoes build.rs's packing of a text: a byte below 0x80 stands for
 /// itself; a byte `1LLLLOOO` and the next one copy L+3 bytes from
 /// (OOO << 8 | next) + 1 bytes back. LZ77 at its simplest: as busybox packs

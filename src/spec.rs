@@ -182,6 +182,107 @@ pub fn rlimit_name(n: usize) -> &'static [u8] {
     RLIMIT_NAMES.split(' ').nth(n).unwrap_or("").as_bytes()
 }
 
+/// capabilities(7)'s names in lower case without `CAP_`, each at the index
+/// of its number (CAP_CHOWN is 0, CAP_CHECKPOINT_RESTORE 40).
+pub const CAP_NAMES: &str = "chown dac_override dac_read_search fowner fsetid kill setgid setuid \
+setpcap linux_immutable net_bind_service net_broadcast net_admin net_raw ipc_lock ipc_owner \
+sys_module sys_rawio sys_chroot sys_ptrace sys_pacct sys_admin sys_boot sys_nice sys_resource \
+sys_time sys_tty_config mknod lease audit_write audit_control setfcap mac_override mac_admin \
+syslog wake_alarm block_suspend audit_read perfmon bpf checkpoint_restore";
+
+const _: () = assert!(count_words(CAP_NAMES) == k::CAP_LAST_CAP as usize + 1);
+
+/// Where `--cap-add`/`--cap-drop` start from, folded in command-line
+/// order. Numbered from 1, so that `None` is the zero byte (see Spec::new).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapBase {
+    /// What the run would have without the options (see identity.rs).
+    Default = 1,
+    /// After `--cap-drop ALL`.
+    None = 2,
+    /// After `--cap-add ALL`: every capability held.
+    All = 3,
+}
+
+/// `--cap-add`/`--cap-drop`: the payload gets `(base - drop) + add` in all
+/// five sets, as bubblewrap applies them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Caps {
+    pub base: CapBase,
+    pub drop: u64,
+    pub add: u64,
+}
+
+/// The system calls `--seccomp-deny` knows by name, with their x86_64
+/// numbers from linux-raw-sys. Not all ~380 of them: their names alone
+/// would take 3.9 KB of the 48 KiB. First the `--seccomp-default` list
+/// (README: where each entry comes from), then calls commonly denied on
+/// their own; any other is given by its number.
+macro_rules! syscalls {
+    ($($name:ident = $nr:ident),* $(,)?) => {
+        pub const SYSCALL_NAMES: &str = concat!($(stringify!($name), " "),*);
+        pub const SYSCALL_NUMBERS: &[u16] = &[$(k::$nr as u16),*];
+    };
+}
+
+syscalls! {
+    init_module = __NR_init_module, finit_module = __NR_finit_module,
+    delete_module = __NR_delete_module, create_module = __NR_create_module,
+    query_module = __NR_query_module, get_kernel_syms = __NR_get_kernel_syms,
+    kexec_load = __NR_kexec_load, kexec_file_load = __NR_kexec_file_load, reboot = __NR_reboot,
+    open_by_handle_at = __NR_open_by_handle_at,
+    add_key = __NR_add_key, keyctl = __NR_keyctl, request_key = __NR_request_key,
+    bpf = __NR_bpf, perf_event_open = __NR_perf_event_open, userfaultfd = __NR_userfaultfd,
+    iopl = __NR_iopl, ioperm = __NR_ioperm, swapon = __NR_swapon, swapoff = __NR_swapoff,
+    acct = __NR_acct, settimeofday = __NR_settimeofday, clock_settime = __NR_clock_settime,
+    clock_adjtime = __NR_clock_adjtime, adjtimex = __NR_adjtimex,
+    lookup_dcookie = __NR_lookup_dcookie, quotactl = __NR_quotactl, nfsservctl = __NR_nfsservctl,
+    _sysctl = __NR__sysctl, uselib = __NR_uselib, ustat = __NR_ustat, sysfs = __NR_sysfs,
+    syslog = __NR_syslog, mbind = __NR_mbind, set_mempolicy = __NR_set_mempolicy,
+    get_mempolicy = __NR_get_mempolicy, move_pages = __NR_move_pages,
+    migrate_pages = __NR_migrate_pages, io_uring_setup = __NR_io_uring_setup,
+    io_uring_enter = __NR_io_uring_enter, io_uring_register = __NR_io_uring_register,
+    // Not in the default list: governed by capabilities or by arguments
+    // a list of names cannot tell apart (README).
+    ptrace = __NR_ptrace, process_vm_readv = __NR_process_vm_readv,
+    process_vm_writev = __NR_process_vm_writev, kcmp = __NR_kcmp, mount = __NR_mount,
+    umount2 = __NR_umount2, pivot_root = __NR_pivot_root, chroot = __NR_chroot,
+    unshare = __NR_unshare, setns = __NR_setns, clone3 = __NR_clone3,
+    personality = __NR_personality, name_to_handle_at = __NR_name_to_handle_at,
+    memfd_create = __NR_memfd_create, mknod = __NR_mknod, mknodat = __NR_mknodat,
+    socket = __NR_socket,
+}
+
+/// How many of SYSCALL_NAMES, from the first, `--seccomp-default` denies.
+pub const DEFAULT_DENY: usize = 41;
+
+const _: () = assert!(count_words(SYSCALL_NAMES) == SYSCALL_NUMBERS.len() + 1);
+
+/// Words in a space-separated list (a trailing space ends the last one).
+pub const fn count_words(s: &str) -> usize {
+    let (mut i, mut n) = (0, 1);
+    while i < s.len() {
+        n += (s.as_bytes()[i] == b' ') as usize;
+        i += 1;
+    }
+    n
+}
+
+/// `--seccomp-deny` and its company.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seccomp {
+    /// `--seccomp-default`: the first DEFAULT_DENY of SYSCALL_NUMBERS too.
+    pub default: bool,
+    pub deny: heapless::Vec<u16, MAX_DENY>,
+    /// The errno a denied call returns (EPERM unless `--seccomp-errno`).
+    pub errno: u16,
+    /// `--seccomp-fd`: a compiled filter to load as well.
+    pub fd: Option<u32>,
+}
+
+/// How many system calls `--seccomp-deny` may name.
+pub const MAX_DENY: usize = 64;
+
 /// The `--rlimit`s of one resource. A limit that is `None` stays as
 /// nsinit inherited it (prlimit's `SOFT:` and `:HARD`); `u64::MAX` is
 /// RLIM_INFINITY.
@@ -250,6 +351,8 @@ pub struct Spec<'a> {
     /// `--allow-new-privs`: leave no_new_privs off, so that setuid files
     /// work inside.
     pub allow_new_privs: bool,
+    /// `--cap-add`/`--cap-drop`; `None`: the defaults (identity.rs).
+    pub caps: Option<Caps>,
     /// What PID 1 of a VM does at shutdown.
     pub vm: VmOptions,
     /// A bubblewrap-style sandbox (a mount operation was given): the
@@ -267,6 +370,7 @@ pub struct Spec<'a> {
     /// Clock offsets of the new time namespace, in seconds.
     pub monotonic: i64,
     pub boottime: i64,
+    pub seccomp: Seccomp,
     pub env: heapless::Vec<EnvOp<'a>, MAX_ENV_OPS>,
     /// `--rlimit`s, by RLIMIT_* number.
     pub rlimits: [Rlimit; RESOURCES.len()],
@@ -315,6 +419,13 @@ impl Spec<'_> {
             stay_as_init: false,
             new_session: false,
             allow_new_privs: false,
+            caps: None,
+            seccomp: Seccomp {
+                default: false,
+                deny: heapless::Vec::new(),
+                errno: 0,
+                fd: None,
+            },
             vm: VmOptions {
                 grace_secs: None,
                 debug_exit: None,

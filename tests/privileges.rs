@@ -1,0 +1,487 @@
+//! Capabilities and seccomp on the real kernel: the five capability sets
+//! the payload shows in /proc/self/status, against bubblewrap and
+//! unshare where they have the same options; the seccomp filters played
+//! against by a static helper (`sys_call`) that makes raw system calls,
+//! i386 and x32 ones too; and the one-line refusals.
+
+mod common;
+
+use common::*;
+use std::process::Command;
+
+/// The payload's view: the five sets, no_new_privs and seccomp mode.
+const STATUS: &[&str] = &[
+    "grep",
+    "-E",
+    "^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):",
+    "/proc/self/status",
+];
+
+/// The sets as (inheritable, permitted, effective, bounding, ambient) and
+/// the two flags, from STATUS's output.
+fn sets(out: &str) -> ([u64; 5], String) {
+    let field = |name: &str| {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {out:?}"));
+        line[name.len()..].trim().to_string()
+    };
+    let cap = |name| u64::from_str_radix(&field(name), 16).unwrap();
+    let caps = ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"].map(cap);
+    (
+        caps,
+        format!("nnp {} seccomp {}", field("NoNewPrivs:"), field("Seccomp:")),
+    )
+}
+
+/// Every capability a user namespace's root holds on this kernel.
+fn full_set() -> u64 {
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (1u64 << (last + 1)) - 1
+}
+
+/// What root outside any user namespace holds here: the test's own set
+/// (a container may have left some out of its bounding set).
+fn host_root_set() -> u64 {
+    let own = std::fs::read_to_string("/proc/self/status").unwrap();
+    sets(&(own + "NoNewPrivs: 0\nSeccomp: 0\n")).0[1]
+}
+
+fn peer(who: As, program: &str, args: &[&str]) -> String {
+    let mut all = args.to_vec();
+    all.push("--");
+    all.extend(STATUS);
+    let o = output(&mut command(who, program, &all));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{program} {args:?} as {who:?}: {}",
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+const NBS: u64 = 1 << 10;
+
+/// Who runs nsinit, its options, the sets expected, and a peer with the
+/// same behaviour and its options.
+type Case = (As, Vec<String>, [u64; 5], Option<(&'static str, Vec<String>)>);
+
+#[test]
+fn capability_sets_as_bubblewrap_and_unshare_give_them() {
+    let (ns, host) = (full_set(), host_root_set());
+    let nbs_only = ["--cap-drop", "ALL", "--cap-add", "CAP_NET_BIND_SERVICE"];
+    let uid1000 = ["--map-user", "1000", "--map-group", "1000"];
+    let bwrap_uid1000 = [
+        "--unshare-user",
+        "--uid",
+        "1000",
+        "--gid",
+        "1000",
+        "--dev-bind",
+        "/",
+        "/",
+    ];
+    let bwrap_root = ["--unshare-user", "--uid", "0", "--dev-bind", "/", "/"];
+    let sandbox: Vec<&str> = ["-r"].iter().chain(USR_SANDBOX).copied().collect();
+    let bwrap_sandbox: Vec<&str> = ["--unshare-user", "--unshare-pid", "--uid", "0"]
+        .iter()
+        .chain(USR_SANDBOX)
+        .copied()
+        .collect();
+    let cat = |a: &[&str], b: &[&str]| -> Vec<String> {
+        a.iter().chain(b).map(|s| s.to_string()).collect()
+    };
+    let cases: Vec<Case> = vec![
+        // unshare-style: the kernel decides.
+        (
+            As::Root,
+            vec![],
+            [0, host, host, host, 0],
+            Some(("unshare", vec![])),
+        ),
+        (
+            As::Root,
+            cat(&["-r"], &[]),
+            [0, ns, ns, ns, 0],
+            Some(("unshare", cat(&["-r"], &[]))),
+        ),
+        (
+            As::Nobody,
+            cat(&["-r"], &[]),
+            [0, ns, ns, ns, 0],
+            Some(("unshare", cat(&["-r"], &[]))),
+        ),
+        (
+            As::Root,
+            cat(&["--uid", "1000"], &[]),
+            [0, 0, 0, host, 0],
+            None,
+        ),
+        (As::Nobody, cat(&uid1000, &[]), [0, 0, 0, ns, 0], None),
+        (
+            As::Root,
+            cat(
+                &[
+                    "--map-users=0:0:2000",
+                    "--map-groups=0:0:2000",
+                    "--uid=1000",
+                ],
+                &[],
+            ),
+            [0, 0, 0, ns, 0],
+            None,
+        ),
+        // --cap-add/--cap-drop: all five sets, as bubblewrap's.
+        (As::Root, cat(&nbs_only, &[]), [NBS; 5], None),
+        // Through a switch away from uid 0, which empties the permitted set
+        // unless told to keep it.
+        (As::Root, cat(&["--uid=1000"], &nbs_only), [NBS; 5], None),
+        (
+            As::Root,
+            cat(&["--map-users=0:0:2000", "--map-groups=0:0:2000", "--uid=1000"], &nbs_only),
+            [NBS; 5],
+            Some(("bwrap", cat(&bwrap_uid1000, &nbs_only))),
+        ),
+        (
+            As::Root,
+            cat(&["-r"], &nbs_only),
+            [NBS; 5],
+            Some(("bwrap", cat(&bwrap_root, &nbs_only))),
+        ),
+        (
+            As::Nobody,
+            cat(&["-r"], &nbs_only),
+            [NBS; 5],
+            Some(("bwrap", cat(&bwrap_root, &nbs_only))),
+        ),
+        (
+            As::Root,
+            cat(&uid1000, &nbs_only),
+            [NBS; 5],
+            Some(("bwrap", cat(&bwrap_uid1000, &nbs_only))),
+        ),
+        (
+            As::Nobody,
+            cat(&uid1000, &nbs_only),
+            [NBS; 5],
+            Some(("bwrap", cat(&bwrap_uid1000, &nbs_only))),
+        ),
+        (
+            As::Nobody,
+            cat(&["-r", "--cap-add", "ALL", "--cap-drop", "chown"], &[]),
+            [ns & !1; 5],
+            Some((
+                "bwrap",
+                cat(
+                    &bwrap_root,
+                    &["--cap-add", "ALL", "--cap-drop", "CAP_CHOWN"],
+                ),
+            )),
+        ),
+        (
+            As::Root,
+            cat(&["--cap-drop", "Cap_Chown"], &[]),
+            [host & !1; 5],
+            None,
+        ),
+        // A bubblewrap-style sandbox: none, unless added.
+        (
+            As::Nobody,
+            cat(&sandbox, &[]),
+            [0; 5],
+            Some(("bwrap", cat(&bwrap_sandbox, &[]))),
+        ),
+        (As::Root, cat(&sandbox, &[]), [0; 5], None),
+        (
+            As::Nobody,
+            cat(&sandbox, &["--cap-add", "CAP_NET_BIND_SERVICE"]),
+            [NBS; 5],
+            Some((
+                "bwrap",
+                cat(&bwrap_sandbox, &["--cap-add", "CAP_NET_BIND_SERVICE"]),
+            )),
+        ),
+    ];
+    for (who, args, want, peer_run) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut all = args.clone();
+        all.push("--");
+        all.extend(STATUS);
+        let (got, flags) = sets(&ok(who, &all));
+        assert_eq!(
+            (got, flags.as_str()),
+            (want, "nnp 1 seccomp 0"),
+            "nsinit {args:?} as {who:?}"
+        );
+        if let Some((program, peer_args)) = peer_run {
+            let peer_args: Vec<&str> = peer_args.iter().map(String::as_str).collect();
+            let (theirs, _) = sets(&peer(who, program, &peer_args));
+            assert_eq!(theirs, want, "{program} {peer_args:?} as {who:?}");
+        }
+    }
+}
+
+/// The refusal of a run: status 125, this one line on stderr, nothing run.
+fn refused(who: As, args: &[&str], line: &str) {
+    let mut all = args.to_vec();
+    all.extend(["--", "sh", "-c", "echo ran"]);
+    let o = run(who, &all);
+    assert_eq!(
+        (o.status.code(), stderr(&o), stdout(&o)),
+        (Some(125), format!("nsinit: {line}\n"), String::new()),
+        "{args:?} as {who:?}"
+    );
+}
+
+#[test]
+fn a_capability_not_held_is_refused_not_ignored() {
+    let hint = "not held by nsinit in the payload's user namespace; \
+                root in a new user namespace (-r) holds every one";
+    refused(
+        As::Nobody,
+        &["--cap-add", "net_raw"],
+        &format!("--cap-add net_raw: {hint}"),
+    );
+    refused(
+        As::Nobody,
+        &[
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SYS_ADMIN",
+            "--cap-add=chown",
+        ],
+        &format!("--cap-add chown: {hint}"),
+    );
+    // In a user namespace of its own, root holds every one.
+    let out = ok(
+        As::Nobody,
+        &[
+            "-r",
+            "--cap-drop=ALL",
+            "--cap-add=sys_resource",
+            "--",
+            STATUS[0],
+            STATUS[1],
+            STATUS[2],
+            STATUS[3],
+        ],
+    );
+    assert_eq!(sets(&out).0, [1 << 24; 5]);
+}
+
+fn sys_call(who: As, flags: &[&str], calls: &[&str]) -> (Option<i32>, String) {
+    let helper = helper("sys_call");
+    let mut args = flags.to_vec();
+    args.push("--");
+    args.push(&helper);
+    args.extend(calls);
+    let o = run(who, &args);
+    assert_eq!(stderr(&o), "", "{args:?} as {who:?}");
+    (o.status.code(), stdout(&o))
+}
+
+/// "CALL ERRNO" lines, as sys_call prints them.
+fn results(pairs: &[(&str, i32)]) -> String {
+    pairs
+        .iter()
+        .map(|(call, e)| format!("{call} {e}\n"))
+        .collect()
+}
+
+#[test]
+fn denied_calls_fail_with_the_chosen_errno_and_others_work() {
+    // getpid (39), getgid (104) and getuid (102) work without a filter.
+    for who in [As::Root, As::Nobody] {
+        let free = sys_call(who, &[], &["39", "104", "102"]);
+        assert_eq!(
+            free,
+            (Some(0), results(&[("39", 0), ("104", 0), ("102", 0)]))
+        );
+        let denied = sys_call(
+            who,
+            &["--seccomp-deny=39,ptrace", "--seccomp-deny", "104"],
+            &["39", "104", "101", "102"],
+        );
+        assert_eq!(
+            denied,
+            (
+                Some(0),
+                results(&[("39", 1), ("104", 1), ("101", 1), ("102", 0)])
+            )
+        );
+        let enosys = sys_call(
+            who,
+            &["--seccomp-deny=39", "--seccomp-errno=ENOSYS"],
+            &["39", "102"],
+        );
+        assert_eq!(enosys, (Some(0), results(&[("39", 38), ("102", 0)])));
+        let numbered = sys_call(who, &["--seccomp-deny=39", "--seccomp-errno=4095"], &["39"]);
+        assert_eq!(numbered, (Some(0), results(&[("39", 4095)])));
+    }
+    // The filter is the payload's, after no_new_privs: Seccomp 2.
+    let mut args = vec!["--seccomp-deny=ptrace", "--"];
+    args.extend(STATUS);
+    assert_eq!(sets(&ok(As::Nobody, &args)).1, "nnp 1 seccomp 2");
+    // Under --init only the payload runs under it: the inner nsinit reaps
+    // and reports as before.
+    let init = sys_call(
+        As::Root,
+        &["-p", "--init", "--seccomp-deny=39"],
+        &["39", "102"],
+    );
+    assert_eq!(init, (Some(0), results(&[("39", 1), ("102", 0)])));
+}
+
+#[test]
+fn the_default_list_stops_kernel_wide_calls_while_a_shell_works() {
+    // keyctl, bpf, init_module, kexec_load, add_key, perf_event_open,
+    // userfaultfd, open_by_handle_at: as root without the filter the
+    // kernel answers something other than EPERM (the all-zero arguments
+    // are wrong, or the call is compiled out); with it, EPERM.
+    let calls = ["250", "321", "175", "246", "248", "298", "323", "304"];
+    let (status, free) = sys_call(As::Root, &[], &calls);
+    assert_eq!(status, Some(0));
+    for line in free.lines() {
+        assert!(!line.ends_with(" 1"), "EPERM without a filter: {free}");
+    }
+    let denied: Vec<(&str, i32)> = calls.iter().map(|&c| (c, 1)).collect();
+    assert_eq!(
+        sys_call(As::Root, &["--seccomp-default"], &calls),
+        (Some(0), results(&denied))
+    );
+    assert_eq!(
+        sys_call(
+            As::Nobody,
+            &["-r", "--seccomp-default", "--seccomp-errno=ENOSYS"],
+            &calls[..2]
+        ),
+        (Some(0), results(&[("250", 38), ("321", 38)]))
+    );
+    // A busybox shell session: pipes, forks, files, signals, job waits.
+    let script = "echo hello | busybox tr a-z A-Z; busybox mkdir /tmp/d && echo x > /tmp/d/f && \
+                  busybox cat /tmp/d/f; busybox sleep 0.01 & wait $!; echo status $?; \
+                  kill -0 $$ && busybox id -u; busybox grep -c ^Seccomp:.2 /proc/self/status";
+    for who in [As::Root, As::Nobody] {
+        let mut args = vec!["-r", "--seccomp-default", "--cap-drop=ALL"];
+        args.extend(USR_SANDBOX);
+        args.extend(["--tmpfs", "/tmp", "--", "busybox", "sh", "-c", script]);
+        assert_eq!(ok(who, &args), "HELLO\nx\nstatus 0\n0\n1\n", "as {who:?}");
+    }
+}
+
+#[test]
+fn other_system_call_tables_are_killed() {
+    // Without a filter, i386's getpid (20, through int 0x80) works and the
+    // x32 getpid answers (0, or ENOSYS where x32 is compiled out).
+    let (status, free) = sys_call(As::Root, &[], &["i386:20", "x32:39"]);
+    assert_eq!(status, Some(0));
+    assert!(free.starts_with("i386:20 0\nx32:39 "), "{free}");
+    // Killed with SIGSYS (128 + 31), before the call prints anything.
+    for who in [As::Root, As::Nobody] {
+        for call in ["i386:20", "x32:39", "x32:512"] {
+            let flags = ["--seccomp-deny=ptrace"];
+            assert_eq!(
+                sys_call(who, &flags, &["39", call]),
+                (Some(159), results(&[("39", 0)])),
+                "{call}"
+            );
+        }
+        let default = sys_call(who, &["--seccomp-default"], &["i386:20"]);
+        assert_eq!(default, (Some(159), String::new()));
+    }
+}
+
+/// nsinit with fd 3 open on `file` (or on nothing), through a shell.
+fn with_fd3(
+    who: As,
+    file: Option<&str>,
+    flags: &str,
+    calls: &str,
+) -> (Option<i32>, String, String) {
+    let redirect = file.map_or(String::new(), |f| format!("3<{f}"));
+    let script = format!(
+        "exec {} {flags} -- {} {calls} {redirect}",
+        nsinit(),
+        helper("sys_call")
+    );
+    let o = output(&mut command(who, "sh", &["-c", &script]));
+    (o.status.code(), stdout(&o), stderr(&o))
+}
+
+fn write_file(name: &str, bytes: &[u8]) -> String {
+    let path = test_dir().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_filter_compiled_elsewhere_loads_from_an_fd() {
+    let filter = Command::new(helper("sys_call"))
+        .args(["--filter", "63", "42"])
+        .output()
+        .unwrap();
+    assert_eq!(filter.stdout.len(), 6 * 8);
+    let file = write_file("uname-42.bpf", &filter.stdout);
+    for who in [As::Root, As::Nobody] {
+        let (status, out, err) = with_fd3(who, Some(&file), "--seccomp-fd=3", "63 39");
+        assert_eq!(
+            (status, out.as_str(), err.as_str()),
+            (Some(0), "63 42\n39 0\n", ""),
+            "{who:?}"
+        );
+        // Stacked with a deny list: each filter answers for its own calls.
+        let (status, out, _) = with_fd3(
+            who,
+            Some(&file),
+            "--seccomp-fd 3 --seccomp-deny 39",
+            "63 39 102",
+        );
+        assert_eq!(
+            (status, out.as_str()),
+            (Some(0), "63 42\n39 1\n102 0\n"),
+            "{who:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_filters_are_refused_in_one_line() {
+    let odd = write_file("odd.bpf", b"1234567");
+    let empty = write_file("empty.bpf", b"");
+    let zeros = write_file("zeros.bpf", &[0; 16]);
+    let long = write_file("long.bpf", &vec![0; 4097 * 8]);
+    let cases = [
+        (Some(odd.as_str()), "read --seccomp-fd: the filter is not a whole number of 8-byte instructions"),
+        (Some(empty.as_str()), "read --seccomp-fd: the filter is empty"),
+        (None, "read --seccomp-fd: Bad file descriptor (EBADF)"),
+        (Some(long.as_str()), "read --seccomp-fd: the filter has more than 4096 instructions (BPF_MAXINSNS)"),
+        (
+            Some(zeros.as_str()),
+            "seccomp --seccomp-fd: Invalid argument (EINVAL); not a valid classic BPF program for seccomp",
+        ),
+    ];
+    for who in [As::Root, As::Nobody] {
+        for (file, line) in cases {
+            let got = with_fd3(who, file, "--seccomp-fd=3", "39");
+            assert_eq!(
+                got,
+                (Some(125), String::new(), format!("nsinit: {line}\n")),
+                "{file:?} as {who:?}"
+            );
+        }
+    }
+    // Without no_new_privs only CAP_SYS_ADMIN may load a filter.
+    refused(
+        As::Nobody,
+        &["--allow-new-privs", "--seccomp-deny=ptrace"],
+        "seccomp --seccomp-deny: Permission denied (EACCES); a filter needs no_new_privs \
+         (leave out --allow-new-privs) or CAP_SYS_ADMIN",
+    );
+}
