@@ -75,10 +75,12 @@ def build_payloads():
     return paths
 
 
-def spawn_wait(argv):
-    """Starts argv, waits for it; returns (nanoseconds, exit status, rusage)."""
+def spawn_wait(argv, fd3=None):
+    """Starts argv (with fd 3 open on the file fd3, when given), waits for
+    it; returns (nanoseconds, exit status, rusage)."""
+    actions = [(os.POSIX_SPAWN_OPEN, 3, fd3, os.O_RDONLY, 0)] if fd3 else []
     t0 = time.perf_counter_ns()
-    pid = os.posix_spawn(argv[0], argv, os.environ)
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
     _, status, usage = os.wait4(pid, 0)
     return time.perf_counter_ns() - t0, os.waitstatus_to_exitcode(status), usage
 
@@ -92,17 +94,17 @@ def elf_static(path):
     return 3 not in kinds  # no PT_INTERP
 
 
-def interleaved_medians(tools):
+def interleaved_medians(tools, fd3=None):
     """Each (name, argv) ROUNDS times, the tools taking turns within each
     round (after one run each to warm caches), each round starting with the
     next tool (the first of a round runs on caches the last one left): the
     median spawn-to-reaped time per tool, in microseconds."""
     times = {t: [] for t, _ in tools}
     for _, argv in tools:
-        spawn_wait(argv)
+        spawn_wait(argv, fd3)
     for r in range(ROUNDS):
         for tool, argv in tools[r % len(tools):] + tools[:r % len(tools)]:
-            ns, code, _ = spawn_wait(argv)
+            ns, code, _ = spawn_wait(argv, fd3)
             if code != 0:
                 sys.exit(f"bench: {tool} {argv} exited {code}")
             times[tool].append(ns / 1000)
@@ -169,6 +171,49 @@ def sandbox_latency(nop):
         ("bwrap", ["/usr/bin/bwrap", "--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid", *ops])])
     say(f"`{' '.join(ops[:-1])}` and the payload, as root with root mapped in a new user namespace "
         f"and a new pid namespace; median of {ROUNDS} interleaved rounds, in microseconds.")
+    say()
+    say("| nsinit | bwrap | nsinit / bwrap |")
+    say("| ---: | ---: | ---: |")
+    say(f"| {med['nsinit']:.0f} | {med['bwrap']:.0f} | {med['nsinit'] / med['bwrap']:.2f} |")
+    say()
+
+
+def default_deny_numbers():
+    """The x86_64 numbers of nsinit's --seccomp-default list: its names from
+    src/spec.rs (the first DEFAULT_DENY of the table), their numbers from
+    the kernel headers."""
+    with open(os.path.join(TOP, "src", "spec.rs")) as f:
+        spec = f.read()
+    table = spec[spec.index("syscalls! {"):]
+    names = re.findall(r"(\w+) = __NR_", table[:table.index("\n}")])
+    count = int(re.search(r"pub const DEFAULT_DENY: usize = (\d+);", spec).group(1))
+    with open("/usr/include/x86_64-linux-gnu/asm/unistd_64.h") as f:
+        numbers = dict(re.findall(r"#define __NR_(\w+) (\d+)", f.read()))
+    return [numbers[n] for n in names[:count]]
+
+
+def least_privilege_latency(nop):
+    """nsinit's own deny filter and no capabilities, against bubblewrap
+    with no capabilities and an equivalent filter (the same calls, EPERM,
+    other architectures and x32 killed) given as a compiled program."""
+    say("### Least privilege: no capabilities and a seccomp deny list")
+    say()
+    filt = os.path.join(BUILD, "default-deny.bpf")
+    helper = os.path.join(BUILD, "sys_call")
+    subprocess.run(["cc", "-O2", "-static", "-o", helper, os.path.join(TOP, "tests", "helpers", "sys_call.c")],
+                   check=True)
+    numbers = default_deny_numbers()
+    with open(filt, "wb") as f:
+        subprocess.run([helper, "--filter", "1", *numbers], stdout=f, check=True)
+    ns = ["--unshare-user", "--uid", "0", "--gid", "0", "--unshare-pid"]
+    med = interleaved_medians([
+        ("nsinit", [NSINIT, "-r", "-p", "--seccomp-default", "--cap-drop", "ALL", nop]),
+        ("bwrap", ["/usr/bin/bwrap", "--dev-bind", "/", "/", *ns, "--cap-drop", "ALL", "--seccomp", "3", nop])],
+        fd3=filt)
+    say(f"`nsinit -r -p --seccomp-default --cap-drop ALL` against `bwrap --dev-bind / / --unshare-user --uid 0 "
+        f"--gid 0 --unshare-pid --cap-drop ALL --seccomp 3`, fd 3 open on the same {len(numbers)}-call deny list "
+        f"compiled by `tests/helpers/sys_call.c --filter` (both get the fd); median of {ROUNDS} interleaved "
+        "rounds, in microseconds.")
     say()
     say("| nsinit | bwrap | nsinit / bwrap |")
     say("| ---: | ---: | ---: |")
@@ -452,6 +497,7 @@ def main():
     if "1" in only:
         spawn_latency(payloads["nop"])
         sandbox_latency(payloads["nop"])
+        least_privilege_latency(payloads["nop"])
     if "2" in only:
         size_and_memory(payloads["pause"])
     if "3" in only:

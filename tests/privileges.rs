@@ -70,7 +70,12 @@ const NBS: u64 = 1 << 10;
 
 /// Who runs nsinit, its options, the sets expected, and a peer with the
 /// same behaviour and its options.
-type Case = (As, Vec<String>, [u64; 5], Option<(&'static str, Vec<String>)>);
+type Case = (
+    As,
+    Vec<String>,
+    [u64; 5],
+    Option<(&'static str, Vec<String>)>,
+);
 
 #[test]
 fn capability_sets_as_bubblewrap_and_unshare_give_them() {
@@ -144,7 +149,14 @@ fn capability_sets_as_bubblewrap_and_unshare_give_them() {
         (As::Root, cat(&["--uid=1000"], &nbs_only), [NBS; 5], None),
         (
             As::Root,
-            cat(&["--map-users=0:0:2000", "--map-groups=0:0:2000", "--uid=1000"], &nbs_only),
+            cat(
+                &[
+                    "--map-users=0:0:2000",
+                    "--map-groups=0:0:2000",
+                    "--uid=1000",
+                ],
+                &nbs_only,
+            ),
             [NBS; 5],
             Some(("bwrap", cat(&bwrap_uid1000, &nbs_only))),
         ),
@@ -424,10 +436,10 @@ fn write_file(name: &str, bytes: &[u8]) -> String {
 #[test]
 fn a_filter_compiled_elsewhere_loads_from_an_fd() {
     let filter = Command::new(helper("sys_call"))
-        .args(["--filter", "63", "42"])
+        .args(["--filter", "42", "63"])
         .output()
         .unwrap();
-    assert_eq!(filter.stdout.len(), 6 * 8);
+    assert_eq!(filter.stdout.len(), 9 * 8);
     let file = write_file("uname-42.bpf", &filter.stdout);
     for who in [As::Root, As::Nobody] {
         let (status, out, err) = with_fd3(who, Some(&file), "--seccomp-fd=3", "63 39");
