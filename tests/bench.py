@@ -3,12 +3,15 @@
 ratios. Prints the tables and writes them to BENCHMARKS.md.
 
 1. spawn latency per namespace set, runs interleaved A B C A B C ...,
-   and of the same bubblewrap-style sandbox built by both tools;
+   of the same bubblewrap-style sandbox built by both tools, and with no
+   capabilities and a seccomp deny list in both;
 2. binary size, static or not, and the launcher's peak RSS;
 3. 1000 containers alive at once: time to start, memory per container;
 4. the VM boot timeline: nsinit as /init against a busybox-shell /init doing
    the same mounts and a busybox unshare of the same namespaces;
-5. where nsinit's own time goes: system calls and user-space instructions.
+5. where nsinit's own time goes: system calls and user-space instructions;
+6. bytes per feature: builds with one feature's code left out each
+   (tests/feature_sizes.py).
 
 BENCH_ROUNDS, BENCH_CONTAINERS, BENCH_BOOTS shrink a run; BENCH_ONLY=135
 picks sections; BENCH_NSINIT measures another nsinit binary; BENCH_BASELINE
@@ -218,6 +221,25 @@ def least_privilege_latency(nop):
     say("| nsinit | bwrap | nsinit / bwrap |")
     say("| ---: | ---: | ---: |")
     say(f"| {med['nsinit']:.0f} | {med['bwrap']:.0f} | {med['nsinit'] / med['bwrap']:.2f} |")
+    say()
+
+
+def bytes_per_feature():
+    """tests/feature_sizes.py: the release build against builds with one
+    feature's code left out each."""
+    import feature_sizes
+    say("## 6. Bytes per feature")
+    say()
+    rows, whole = feature_sizes.measure()
+    say(f"What each feature costs: the release binary ({whole} bytes of the 49,152-byte budget) against the "
+        "same build with that feature's code left out (its parser arm and the call of its step cut, so that "
+        "the linker drops the rest; tests/feature_sizes.py). The costs overlap a little: code two features "
+        "share stays until both are gone.")
+    say()
+    say("| feature | what it gives | bytes |")
+    say("| --- | --- | ---: |")
+    for feature, what, cost in rows:
+        say(f"| `{feature}` | {what} | {cost} |")
     say()
 
 
@@ -493,7 +515,7 @@ def main():
     say(f"Written by `make bench` on {time.strftime('%Y-%m-%d')}: {platform.node()}, {cpu}, "
         f"{os.cpu_count()} cores, Linux {platform.release()}. nsinit {os.path.getsize(NSINIT)} bytes.")
     say()
-    only = os.environ.get("BENCH_ONLY", "12345")
+    only = os.environ.get("BENCH_ONLY", "123456")
     if "1" in only:
         spawn_latency(payloads["nop"])
         sandbox_latency(payloads["nop"])
@@ -506,6 +528,8 @@ def main():
         vm_timeline(payloads["stamp"])
     if "5" in only:
         profile(payloads["nop"])
+    if "6" in only:
+        bytes_per_feature()
     target = os.environ.get("BENCH_OUT", os.path.join(TOP, "BENCHMARKS.md"))
     with open(target, "w") as f:
         f.write("\n".join(out_lines) + "\n")
