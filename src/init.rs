@@ -83,6 +83,9 @@ pub unsafe fn main(kernel_argv: Argv<'static>, env: Env, spec: &mut Spec<'static
             Supervisor::container_init(spec.new_session),
         ),
     };
+    if let Err(Failed(status)) = crate::sealed::run_from_sealed_copy(spec, role, kernel_argv, env) {
+        finish(vm, status, spec)
+    }
     let mut status = None;
     // SAFETY: `main`'s contract is `start`'s.
     match unsafe { crate::launch::start(spec, role, argv, env, sup.waited()) } {

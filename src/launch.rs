@@ -26,6 +26,11 @@ pub unsafe fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i
     }
     report::set_debug(spec.debug);
     report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
+    if let Err(Failed(status)) =
+        crate::sealed::run_from_sealed_copy(spec, Role::Launcher, argv, env)
+    {
+        return i32::from(status);
+    }
     let run = || -> Result<i32, Failed> {
         let mut sup = Supervisor::launcher(spec.new_session);
         // SAFETY: `main`'s contract is `start`'s.
@@ -99,6 +104,7 @@ pub unsafe fn start(
             return Err(failed);
         }
     }
+    crate::sealed::not_dumpable()?;
     rustix::io::write(&ready_w, b"1").map_err(|e| fail("write", b"go byte", e))?;
     // Kept open until we exit (never inherited: CLOEXEC, and we do not
     // exec): the child reads EOF from it only if we are gone.

@@ -18,6 +18,7 @@ pub mod launch;
 pub mod mounts;
 pub mod num;
 pub mod report;
+pub mod sealed;
 pub mod seccomp;
 pub mod signals;
 pub mod spec;

@@ -489,3 +489,28 @@ pub fn write_once(path: &CStr, bytes: &[u8]) -> Result<(), (&'static str, Errno)
         Err(e) => Err(("write", e)),
     }
 }
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file `fd` is open
+/// on, with no path to look up (rustix has no execveat); returns only on
+/// failure. A static binary runs even when `fd` is close-on-exec: only a
+/// script would need it open after the exec.
+pub fn execve_fd(fd: rustix::fd::BorrowedFd, argv: Argv, env: Env) -> Errno {
+    use rustix::fd::AsRawFd;
+    // SAFETY: "" is NUL-terminated; Argv's and Env's constructors promise
+    // NULL-terminated vectors of NUL-terminated strings, alive while they
+    // are borrowed (across this call); `fd` is open while borrowed.
+    let ret = unsafe {
+        syscall5(
+            k::__NR_execveat,
+            fd.as_raw_fd() as usize,
+            c"".as_ptr() as usize,
+            argv.as_ptr() as usize,
+            env.as_ptr() as usize,
+            k::AT_EMPTY_PATH as usize,
+        )
+    };
+    match result(ret) {
+        Err(e) => e,
+        Ok(_) => Errno::INVAL,
+    }
+}
