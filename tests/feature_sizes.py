@@ -61,6 +61,13 @@ FEATURES = [
         ("src/main.rs", "unsafe { nsinit::init::main(argv, env, spec) }",
          "nsinit::sys::exit(unsafe { nsinit::launch::main(argv, env, spec) })"),
     ]),
+    ("sealed binary", "nsinit's own binary out of the payload's reach (CVE-2019-5736)", [
+        ("src/launch.rs", "crate::sealed::run_from_sealed_copy(spec, Role::Launcher, argv, env)",
+         "Ok::<(), Failed>(())"),
+        ("src/init.rs", "crate::sealed::run_from_sealed_copy(spec, role, kernel_argv, env)",
+         "Ok::<(), Failed>(())"),
+        ("src/launch.rs", "    crate::sealed::not_dumpable()?;\n", ""),
+    ]),
     ("--help", "the option summary (packed)", [
         ("src/cli.rs", "report::write_packed(Stdio::Out, USAGE_PACKED);", ""),
     ]),
