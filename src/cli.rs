@@ -217,6 +217,11 @@ fn push_mount<'a>(
 }
 
 const NEXT_OP: &str = "--size and --perms apply to the next --tmpfs (--perms: or --dir)";
+const TWICE: &str = "given twice for one operation";
+
+/// Set in the parser's next mode while a `--perms` waits for its
+/// operation: a mode has 12 bits, this is the 16th.
+const PERMS_GIVEN: u16 = 0x8000;
 
 /// An x86 I/O port, hexadecimal with 0x or decimal, with room for the
 /// 4-byte write.
@@ -447,14 +452,26 @@ impl<'a> Parser<'_, 'a> {
             Opt::UnsetEnv => push_env(s, EnvOp::Unset(env_name(value)?))?,
             Opt::ClearEnv => push_env(s, EnvOp::Clear)?,
             Opt::Mount(kind) => self.mount_op(kind, name, value, second)?,
+            // One of each per operation, as bubblewrap takes them: a
+            // second is a mistake, not a correction.
             Opt::Size => {
-                let n = parse_number(v, 10).filter(|&n| n > 0);
-                self.next_size = n.ok_or("expected a size in bytes")?;
+                if self.next_size != 0 {
+                    return Err(TWICE);
+                }
+                // A file's largest size (MAX_LFS_FILESIZE) and bubblewrap's
+                // limit: past it tmpfs's count of pages wraps, and 2^64-1
+                // gave a tmpfs with no limit at all.
+                let n = parse_number(v, 10).filter(|&n| n > 0 && n <= i64::MAX as u64);
+                self.next_size = n.ok_or("expected a size in bytes, 1 to 2^63-1")?;
                 self.pending = Some(arg);
             }
             Opt::Perms => {
+                if self.next_mode & PERMS_GIVEN != 0 {
+                    return Err(TWICE);
+                }
                 let n = parse_number(v, 8).filter(|&n| n <= 0o7777);
-                self.next_mode = n.ok_or("expected an octal mode such as 0755")? as u16;
+                let mode = n.ok_or("expected an octal mode such as 0755")? as u16;
+                self.next_mode = mode | PERMS_GIVEN;
                 self.pending = Some(arg);
             }
             Opt::Init => s.stay_as_init = true,
@@ -517,7 +534,7 @@ impl<'a> Parser<'_, 'a> {
             dst,
             leaf: b"",
             optional: name.ends_with(b"-try"),
-            mode: core::mem::replace(&mut self.next_mode, 0o755),
+            mode: core::mem::replace(&mut self.next_mode, 0o755) & !PERMS_GIVEN,
             size: core::mem::take(&mut self.next_size),
         };
         self.proc_op |= kind == MountKind::Proc;
@@ -1355,14 +1372,24 @@ mod tests {
     #[test]
     fn mount_operation_errors() {
         let next = NEXT_OP;
+        let size = "expected a size in bytes, 1 to 2^63-1";
         for (words, want) in [
             (&["--bind", "/a"][..], ("--bind", "needs a value")),
             (&["--tmpfs="], ("--tmpfs=", "needs a path")),
+            (&["--size", "0", "--tmpfs", "/t"], ("--size", size)),
+            (&["--size", "1k"], ("--size", size)),
+            // 2^63 and 2^63+1: above bubblewrap's limit and a file's.
+            (&["--size", "9223372036854775808"], ("--size", size)),
+            (&["--size", "9223372036854775809"], ("--size", size)),
+            (&["--size", "18446744073709551615"], ("--size", size)),
+            (&["--size", "18446744073709551616"], ("--size", size)),
+            // One of each before an operation, in any order.
+            (&["--perms", "0640", "--perms", "0640"], ("--perms", TWICE)),
+            (&["--size", "4096", "--size=4096"], ("--size=4096", TWICE)),
             (
-                &["--size", "0", "--tmpfs", "/t"],
-                ("--size", "expected a size in bytes"),
+                &["--perms", "0700", "--size", "1", "--perms", "0700"],
+                ("--perms", TWICE),
             ),
-            (&["--size", "1k"], ("--size", "expected a size in bytes")),
             (
                 &["--perms", "0800"],
                 ("--perms", "expected an octal mode such as 0755"),
@@ -1377,6 +1404,21 @@ mod tests {
         ] {
             assert_eq!(run(words), Err((want.0.to_string(), want.1)), "{words:?}");
         }
+        // The largest size; and each operation takes its own pair.
+        let s = spec(&[
+            "--size=9223372036854775807",
+            "--perms=0",
+            "--tmpfs=/a",
+            "--perms=1777",
+            "--size=1",
+            "--tmpfs=/b",
+            "--tmpfs=/c",
+        ]);
+        let modes: Vec<_> = s.mounts.iter().map(|m| (m.mode, m.size)).collect();
+        assert_eq!(
+            modes,
+            [(0o755, 0), (0, i64::MAX as u64), (0o1777, 1), (0o755, 0)]
+        );
         // The plan keeps two places for the root and --mount-proc, and the
         // error names the operation that did not fit, not --root.
         let many: Vec<String> = (0..127).map(|i| format!("--dir=/d{i}")).collect();
