@@ -569,7 +569,27 @@ impl<'a> Parser<'_, 'a> {
         self.root_plan()?;
         self.implications()?;
         self.id_rules()?;
+        self.pwd()?;
         Ok(Command::Run)
+    }
+
+    /// PWD names the directory the payload starts in, as bubblewrap sets
+    /// it: --chdir's as given, or the new root's `/`. Last of the
+    /// environment changes, so that it holds whatever the others did
+    /// (--clearenv keeps PWD: where the working directory stays the
+    /// caller's, the inherited one names it; see argv::build_env).
+    fn pwd(&mut self) -> Result<(), UsageError<'a>> {
+        let s = &mut *self.spec;
+        let dir = match s.wd {
+            Some(dir) => dir,
+            None if !s.mounts.is_empty() => c"/",
+            None => return Ok(()),
+        };
+        // Where it does not fit, the error names it: the 65th change.
+        push_env(s, EnvOp::Set(c"PWD", dir)).map_err(|reason| UsageError {
+            arg: b"PWD",
+            reason,
+        })
     }
 
     /// A new root: -R's directory or a fresh tmpfs first, in it the
@@ -975,10 +995,36 @@ mod tests {
                 EnvOp::Clear,
                 EnvOp::Set(c"A", c"1 2"),
                 EnvOp::Unset(c"B"),
-                EnvOp::Set(c"C", c"")
+                EnvOp::Set(c"C", c""),
+                // Last, whatever came before: PWD names --chdir's directory.
+                EnvOp::Set(c"PWD", c"/srv"),
             ]
         );
         assert_eq!(s.payload_index, Some(12));
+        // A new root's `/`, or --chdir's directory as given (relative too,
+        // as bubblewrap sets it); neither: the caller's stays, untouched.
+        let pwd = |words: &[&str]| spec(words).env.last().copied();
+        assert_eq!(pwd(&["--tmpfs", "/t"]), Some(EnvOp::Set(c"PWD", c"/")));
+        assert_eq!(pwd(&["-R", "/r"]), Some(EnvOp::Set(c"PWD", c"/")));
+        assert_eq!(
+            pwd(&["--chdir=sub", "--clearenv", "-R", "/r"]),
+            Some(EnvOp::Set(c"PWD", c"sub"))
+        );
+        assert_eq!(pwd(&["-m", "--clearenv"]), Some(EnvOp::Clear));
+        assert_eq!(pwd(&["--mount-proc", "-p"]), None);
+        // PWD takes one of the 64 changes where the directory changes.
+        let most: Vec<String> = (0..64).map(|i| format!("--unsetenv=V{i}")).collect();
+        let mut refs: Vec<&str> = most.iter().map(String::as_str).collect();
+        assert_eq!(spec(&refs).env.len(), 64);
+        refs.push("--chdir=/");
+        assert_eq!(
+            run(&refs),
+            Err(("PWD".to_string(), "more than 64 environment changes"))
+        );
+        refs.drain(..1);
+        let s = spec(&refs);
+        assert_eq!(s.env.len(), 64);
+        assert_eq!(s.env[63], EnvOp::Set(c"PWD", c"/"));
         assert_eq!(
             run(&["--setenv", "A"]),
             Err(("--setenv".to_string(), "needs a value"))
