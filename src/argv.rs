@@ -188,11 +188,11 @@ pub enum EnvOp<'a> {
 
 /// The payload's environment once --setenv/--unsetenv/--clearenv changed
 /// it: `base` with `ops` applied in order (a clear keeps PWD), as long as
-/// the kernel takes
-/// (no limit of nsinit's own). The vector and the new `KEY=VALUE` entries
-/// live in pages mapped for them and never unmapped (the process execs or
-/// exits), so they are `'static`; the inherited entries stay where they
-/// were, so the result borrows `base`'s and `ops`' strings.
+/// the kernel takes (no limit of nsinit's own). The vector and the new
+/// `KEY=VALUE` entries live in pages mapped for them and never unmapped
+/// (the process execs or exits), so they are `'static`; the inherited
+/// entries stay where they were, so the result borrows `base`'s and
+/// `ops`' strings.
 pub fn build_env<'a>(base: Env<'a>, ops: &[EnvOp<'a>]) -> Result<Env<'a>, Errno> {
     let inherited = base.iter().count();
     let (sets, text_len) = ops.iter().fold((0, 0), |(n, len), op| match op {

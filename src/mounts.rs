@@ -331,8 +331,9 @@ fn make_parents(root: &OwnedFd, path: &mut Path, mode: u16) -> Result<OwnedFd, E
 
 /// The mode of the parents made for an operation whose `--perms` are
 /// `mode`, as bubblewrap makes them: 0755, without the group's read and
-/// search where `mode` gives the group nothing, and the same for others.
-/// What the operation makes stays as closed as its parents.
+/// search where `mode` gives the group nothing, and the same for others:
+/// what the --perms close to the group or to others, the way to it closes
+/// too (bubblewrap's "least astonishment").
 fn parent_mode(mode: u16) -> u16 {
     let mut parent = 0o755;
     if mode & 0o070 == 0 {
