@@ -575,3 +575,56 @@ fn clearenv_keeps_the_callers_pwd_where_the_working_directory_stays() {
         assert_eq!(ours, "PWD=/usr/share\n", "{who:?}");
     }
 }
+
+#[test]
+fn where_nsinit_differs_on_purpose() {
+    let file = own_file("parity-dangling-source", "x\n");
+    for who in WHO {
+        // A file bind onto a dangling link: bubblewrap creates the link's
+        // target and binds onto it; nsinit makes a file mount point only
+        // where nothing is (O_EXCL), never through a link.
+        let mut ops = SANDBOX.to_vec();
+        ops.extend([
+            "--dir",
+            "/d",
+            "--symlink",
+            "d/target",
+            "/l",
+            "--ro-bind",
+            &file,
+            "/l",
+        ]);
+        let theirs = run_tool(Tool::Bwrap, who, &ops, &["cat", "/d/target"]);
+        assert_eq!(
+            (theirs.status.code(), stdout(&theirs)),
+            (Some(0), "x\n".to_string()),
+            "{who:?}"
+        );
+        let ours = run_tool(Tool::Nsinit, who, &ops, &["true"]);
+        assert_eq!(
+            (ours.status.code(), stderr(&ours)),
+            (
+                Some(125),
+                format!("nsinit: mount --ro-bind {file} /l: File exists (EEXIST)\n")
+            ),
+            "{who:?}"
+        );
+        // Without --chdir, bubblewrap starts in the caller's directory
+        // where the new root has it (here /usr); nsinit in `/`, as after
+        // any root change, with PWD saying so.
+        let [theirs, ours] = TOOLS.map(|tool| {
+            let o = run_from(tool, who, "/usr", SANDBOX, &["/usr/bin/env"]);
+            assert_eq!(o.status.code(), Some(0), "{tool:?} {who:?}: {}", stderr(&o));
+            let env = stdout(&o);
+            env.lines()
+                .find(|l| l.starts_with("PWD="))
+                .unwrap_or("")
+                .to_string()
+        });
+        assert_eq!(
+            (theirs.as_str(), ours.as_str()),
+            ("PWD=/usr", "PWD=/"),
+            "{who:?}"
+        );
+    }
+}
