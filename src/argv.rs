@@ -187,11 +187,12 @@ pub enum EnvOp<'a> {
 }
 
 /// The payload's environment once --setenv/--unsetenv/--clearenv changed
-/// it: `base` with `ops` applied in order, as long as the kernel takes
-/// (no limit of nsinit's own). The vector and the new `KEY=VALUE` entries
-/// live in pages mapped for them and never unmapped (the process execs or
-/// exits), so they are `'static`; the inherited entries stay where they
-/// were, so the result borrows `base`'s and `ops`' strings.
+/// it: `base` with `ops` applied in order (a clear keeps PWD), as long as
+/// the kernel takes (no limit of nsinit's own). The vector and the new
+/// `KEY=VALUE` entries live in pages mapped for them and never unmapped
+/// (the process execs or exits), so they are `'static`; the inherited
+/// entries stay where they were, so the result borrows `base`'s and
+/// `ops`' strings.
 pub fn build_env<'a>(base: Env<'a>, ops: &[EnvOp<'a>]) -> Result<Env<'a>, Errno> {
     let inherited = base.iter().count();
     let (sets, text_len) = ops.iter().fold((0, 0), |(n, len), op| match op {
@@ -229,18 +230,19 @@ pub fn build_env<'a>(base: Env<'a>, ops: &[EnvOp<'a>]) -> Result<Env<'a>, Errno>
     }
     let mut used = 0;
     for op in ops {
-        let key = match op {
-            EnvOp::Clear => {
-                n = 0;
-                continue;
-            }
-            EnvOp::Set(key, _) | EnvOp::Unset(key) => key.to_bytes(),
+        // --clearenv keeps PWD alone, as bubblewrap does: the working
+        // directory stays named. The others drop their key.
+        let (key, clear) = match op {
+            EnvOp::Clear => (&b"PWD"[..], true),
+            EnvOp::Set(key, _) | EnvOp::Unset(key) => (key.to_bytes(), false),
         };
         let mut kept = 0;
         for i in 0..n {
             // SAFETY: every pointer so far is a NUL-terminated entry.
             let entry = unsafe { CStr::from_ptr(ptrs[i].cast()) }.to_bytes();
-            if !(entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=') {
+            let named =
+                entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=';
+            if named == clear {
                 ptrs[kept] = ptrs[i];
                 kept += 1;
             }
@@ -417,6 +419,25 @@ mod tests {
         let built = build_env(env, &ops).unwrap();
         assert_eq!(show(built), ["PATH=/bin"]);
         assert_eq!(built.get(b"PATH"), Some(c"/bin"));
+        // A clear keeps PWD, whatever it is at that point, and only PWD.
+        let base = [
+            c"PWDX=1".as_ptr().cast::<u8>(),
+            c"PWD=/w".as_ptr().cast(),
+            c"XPWD=2".as_ptr().cast(),
+            core::ptr::null(),
+        ];
+        // SAFETY: a NULL-terminated vector of static C strings.
+        let with_pwd = unsafe { Env::from_raw(base.as_ptr()) };
+        let cleared = build_env(with_pwd, &[EnvOp::Clear]).unwrap();
+        assert_eq!(show(cleared), ["PWD=/w"]);
+        let ops = [
+            EnvOp::Set(c"PWD", c"/x"),
+            EnvOp::Set(c"A", c"1"),
+            EnvOp::Clear,
+        ];
+        assert_eq!(show(build_env(with_pwd, &ops).unwrap()), ["PWD=/x"]);
+        let ops = [EnvOp::Unset(c"PWD"), EnvOp::Clear];
+        assert!(show(build_env(with_pwd, &ops).unwrap()).is_empty());
         // Values past a page: the mapping holds the vector and all text.
         let big = std::ffi::CString::new("v".repeat(10_000)).unwrap();
         let ops = [EnvOp::Set(c"BIG", &big), EnvOp::Set(c"BIG2", &big)];

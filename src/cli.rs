@@ -223,13 +223,18 @@ fn push_mount<'a>(
     op: MountOp<'a>,
 ) -> Result<(), &'static str> {
     if mounts.len() >= MAX_MOUNT_OPS - 2 {
-        return Err("more than 126 mount operations (--dev counts for 15)");
+        return Err("more than 126 mount operations (--dev counts for 16)");
     }
     let _ = mounts.push(op);
     Ok(())
 }
 
 const NEXT_OP: &str = "--size and --perms apply to the next --tmpfs (--perms: or --dir)";
+const TWICE: &str = "given twice for one operation";
+
+/// Set in the parser's next mode while a `--perms` waits for its
+/// operation: a mode has 12 bits, this is the 16th.
+const PERMS_GIVEN: u16 = 0x8000;
 
 /// An x86 I/O port, hexadecimal with 0x or decimal, with room for the
 /// 4-byte write.
@@ -460,14 +465,26 @@ impl<'a> Parser<'_, 'a> {
             Opt::UnsetEnv => push_env(s, EnvOp::Unset(env_name(value)?))?,
             Opt::ClearEnv => push_env(s, EnvOp::Clear)?,
             Opt::Mount(kind) => self.mount_op(kind, name, value, second)?,
+            // One of each per operation, as bubblewrap takes them: a
+            // second is a mistake, not a correction.
             Opt::Size => {
-                let n = parse_number(v, 10).filter(|&n| n > 0);
-                self.next_size = n.ok_or("expected a size in bytes")?;
+                if self.next_size != 0 {
+                    return Err(TWICE);
+                }
+                // A file's largest size (MAX_LFS_FILESIZE) and bubblewrap's
+                // limit: past it tmpfs's count of pages wraps, and 2^64-1
+                // gave a tmpfs with no limit at all.
+                let n = parse_number(v, 10).filter(|&n| n > 0 && n <= i64::MAX as u64);
+                self.next_size = n.ok_or("expected a size in bytes, 1 to 2^63-1")?;
                 self.pending = Some(arg);
             }
             Opt::Perms => {
+                if self.next_mode & PERMS_GIVEN != 0 {
+                    return Err(TWICE);
+                }
                 let n = parse_number(v, 8).filter(|&n| n <= 0o7777);
-                self.next_mode = n.ok_or("expected an octal mode such as 0755")? as u16;
+                let mode = n.ok_or("expected an octal mode such as 0755")? as u16;
+                self.next_mode = mode | PERMS_GIVEN;
                 self.pending = Some(arg);
             }
             Opt::Init => s.stay_as_init = true,
@@ -544,7 +561,7 @@ impl<'a> Parser<'_, 'a> {
             dst,
             leaf: b"",
             optional: name.ends_with(b"-try"),
-            mode: core::mem::replace(&mut self.next_mode, 0o755),
+            mode: core::mem::replace(&mut self.next_mode, 0o755) & !PERMS_GIVEN,
             size: core::mem::take(&mut self.next_size),
         };
         self.proc_op |= kind == MountKind::Proc;
@@ -579,7 +596,27 @@ impl<'a> Parser<'_, 'a> {
         self.root_plan()?;
         self.implications()?;
         self.id_rules()?;
+        self.pwd()?;
         Ok(Command::Run)
+    }
+
+    /// PWD names the directory the payload starts in, as bubblewrap sets
+    /// it: --chdir's as given, or the new root's `/`. Last of the
+    /// environment changes, so that it holds whatever the others did
+    /// (--clearenv keeps PWD: where the working directory stays the
+    /// caller's, the inherited one names it; see argv::build_env).
+    fn pwd(&mut self) -> Result<(), UsageError<'a>> {
+        let s = &mut *self.spec;
+        let dir = match s.wd {
+            Some(dir) => dir,
+            None if !s.mounts.is_empty() => c"/",
+            None => return Ok(()),
+        };
+        // Where it does not fit, the error names it: the 65th change.
+        push_env(s, EnvOp::Set(c"PWD", dir)).map_err(|reason| UsageError {
+            arg: b"PWD",
+            reason,
+        })
     }
 
     /// A new root: -R's directory or a fresh tmpfs first, in it the
@@ -1032,10 +1069,36 @@ mod tests {
                 EnvOp::Clear,
                 EnvOp::Set(c"A", c"1 2"),
                 EnvOp::Unset(c"B"),
-                EnvOp::Set(c"C", c"")
+                EnvOp::Set(c"C", c""),
+                // Last, whatever came before: PWD names --chdir's directory.
+                EnvOp::Set(c"PWD", c"/srv"),
             ]
         );
         assert_eq!(s.payload_index, Some(12));
+        // A new root's `/`, or --chdir's directory as given (relative too,
+        // as bubblewrap sets it); neither: the caller's stays, untouched.
+        let pwd = |words: &[&str]| spec(words).env.last().copied();
+        assert_eq!(pwd(&["--tmpfs", "/t"]), Some(EnvOp::Set(c"PWD", c"/")));
+        assert_eq!(pwd(&["-R", "/r"]), Some(EnvOp::Set(c"PWD", c"/")));
+        assert_eq!(
+            pwd(&["--chdir=sub", "--clearenv", "-R", "/r"]),
+            Some(EnvOp::Set(c"PWD", c"sub"))
+        );
+        assert_eq!(pwd(&["-m", "--clearenv"]), Some(EnvOp::Clear));
+        assert_eq!(pwd(&["--mount-proc", "-p"]), None);
+        // PWD takes one of the 64 changes where the directory changes.
+        let most: Vec<String> = (0..64).map(|i| format!("--unsetenv=V{i}")).collect();
+        let mut refs: Vec<&str> = most.iter().map(String::as_str).collect();
+        assert_eq!(spec(&refs).env.len(), 64);
+        refs.push("--chdir=/");
+        assert_eq!(
+            run(&refs),
+            Err(("PWD".to_string(), "more than 64 environment changes"))
+        );
+        refs.drain(..1);
+        let s = spec(&refs);
+        assert_eq!(s.env.len(), 64);
+        assert_eq!(s.env[63], EnvOp::Set(c"PWD", c"/"));
         assert_eq!(
             run(&["--setenv", "A"]),
             Err(("--setenv".to_string(), "needs a value"))
@@ -1548,13 +1611,15 @@ mod tests {
             })
             .collect();
         assert_eq!(plan.len(), 2 + DEV.len());
+        // bubblewrap's /dev/core.
+        assert!(plan.contains(&(MountKind::Symlink, "/proc/kcore", "/d", &b"/core"[..])));
         assert_eq!(plan[0], (MountKind::Root, "/r", "/", &b""[..]));
         assert_eq!(plan[1], (MountKind::Tmpfs, "", "/d", &b""[..]));
         assert_eq!(
             plan[2],
             (MountKind::DevBind, "/dev/null", "/d", &b"/null"[..])
         );
-        assert_eq!(plan[16], (MountKind::Proc, "", "/proc", &b""[..]));
+        assert_eq!(plan[17], (MountKind::Proc, "", "/proc", &b""[..]));
         // proc in a user namespace needs a pid namespace it owns.
         let with_user = spec(&["-r", "--proc", "/proc"]).namespaces;
         assert!(with_user.has(Namespaces::PID));
@@ -1564,14 +1629,24 @@ mod tests {
     #[test]
     fn mount_operation_errors() {
         let next = NEXT_OP;
+        let size = "expected a size in bytes, 1 to 2^63-1";
         for (words, want) in [
             (&["--bind", "/a"][..], ("--bind", "needs a value")),
             (&["--tmpfs="], ("--tmpfs=", "needs a path")),
+            (&["--size", "0", "--tmpfs", "/t"], ("--size", size)),
+            (&["--size", "1k"], ("--size", size)),
+            // 2^63 and 2^63+1: above bubblewrap's limit and a file's.
+            (&["--size", "9223372036854775808"], ("--size", size)),
+            (&["--size", "9223372036854775809"], ("--size", size)),
+            (&["--size", "18446744073709551615"], ("--size", size)),
+            (&["--size", "18446744073709551616"], ("--size", size)),
+            // One of each before an operation, in any order.
+            (&["--perms", "0640", "--perms", "0640"], ("--perms", TWICE)),
+            (&["--size", "4096", "--size=4096"], ("--size=4096", TWICE)),
             (
-                &["--size", "0", "--tmpfs", "/t"],
-                ("--size", "expected a size in bytes"),
+                &["--perms", "0700", "--size", "1", "--perms", "0700"],
+                ("--perms", TWICE),
             ),
-            (&["--size", "1k"], ("--size", "expected a size in bytes")),
             (
                 &["--perms", "0800"],
                 ("--perms", "expected an octal mode such as 0755"),
@@ -1586,6 +1661,21 @@ mod tests {
         ] {
             assert_eq!(run(words), Err((want.0.to_string(), want.1)), "{words:?}");
         }
+        // The largest size; and each operation takes its own pair.
+        let s = spec(&[
+            "--size=9223372036854775807",
+            "--perms=0",
+            "--tmpfs=/a",
+            "--perms=1777",
+            "--size=1",
+            "--tmpfs=/b",
+            "--tmpfs=/c",
+        ]);
+        let modes: Vec<_> = s.mounts.iter().map(|m| (m.mode, m.size)).collect();
+        assert_eq!(
+            modes,
+            [(0o755, 0), (0, i64::MAX as u64), (0o1777, 1), (0o755, 0)]
+        );
         // The plan keeps two places for the root and --mount-proc, and the
         // error names the operation that did not fit, not --root.
         let many: Vec<String> = (0..127).map(|i| format!("--dir=/d{i}")).collect();
@@ -1594,7 +1684,7 @@ mod tests {
             run(&refs),
             Err((
                 "--dir=/d126".to_string(),
-                "more than 126 mount operations (--dev counts for 15)"
+                "more than 126 mount operations (--dev counts for 16)"
             ))
         );
         let mut most: Vec<&str> = refs[..126].to_vec();

@@ -143,6 +143,10 @@ const PROC_COVERED: [&CStr; 4] = [c"sys", c"sysrq-trigger", c"irq", c"bus"];
 /// stack the child needs at its first step (a small `ulimit -s`).
 #[inline(never)]
 pub fn build_root(spec: &Spec) -> Result<(), Failed> {
+    // As bubblewrap: what the operations make has exactly the modes they
+    // give it, whatever the caller's umask. The payload gets the caller's
+    // back; after a failure the child only exits.
+    let umask = rustix::process::umask(Mode::empty());
     // One entry per operation: the clone of a bind's source, or none.
     let mut sources = heapless::Vec::<Option<OwnedFd>, MAX_MOUNT_OPS>::new();
     for op in &spec.mounts {
@@ -189,6 +193,7 @@ pub fn build_root(spec: &Spec) -> Result<(), Failed> {
     }
     let root = open_root(&base).map_err(|e| fail("open", b"/newroot", e))?;
     drop(base);
+    rustix::process::umask(umask);
     change_root(spec, &root)
 }
 
@@ -312,15 +317,32 @@ pub fn open_in<Fd: AsFd>(
 const AT_DIR: OFlags = OFlags::PATH.union(OFlags::DIRECTORY);
 
 /// `mkdir -p` of the directories above the last component of `path`, each
-/// made in its parent as looked up inside `root`; returns the last parent.
-fn make_parents(root: &OwnedFd, path: &mut Path) -> Result<OwnedFd, Errno> {
+/// made in its parent as looked up inside `root`, with `mode`; returns the
+/// last parent.
+fn make_parents(root: &OwnedFd, path: &mut Path, mode: u16) -> Result<OwnedFd, Errno> {
     let mut dir = open_in(root, c"/", AT_DIR, 0)?;
     path.each_parent(|prefix| {
-        mkdir_leaf(&dir, last_component(prefix), 0o755)?;
+        mkdir_leaf(&dir, last_component(prefix), mode)?;
         dir = open_in(root, prefix, AT_DIR, 0)?;
         Ok(())
     })?;
     Ok(dir)
+}
+
+/// The mode of the parents made for an operation whose `--perms` are
+/// `mode`, as bubblewrap makes them: 0755, without the group's read and
+/// search where `mode` gives the group nothing, and the same for others:
+/// what the --perms close to the group or to others, the way to it closes
+/// too (bubblewrap's "least astonishment").
+fn parent_mode(mode: u16) -> u16 {
+    let mut parent = 0o755;
+    if mode & 0o070 == 0 {
+        parent &= !0o050;
+    }
+    if mode & 0o007 == 0 {
+        parent &= !0o005;
+    }
+    parent
 }
 
 /// The part of `path` after its last `/`.
@@ -342,11 +364,14 @@ fn apply(root: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<(), Er
     let slash: &[u8] = if dst.starts_with(b"/") { b"" } else { b"/" };
     let mut path = Path::concat(&[slash, dst, op.leaf])?;
     path.trim_trailing_slashes();
-    let dir = make_parents(root, &mut path)?;
+    let dir = make_parents(root, &mut path, parent_mode(op.mode))?;
     let at = path.as_cstr();
     let name = last_component(at);
-    let leaf = || mkdir_leaf(&dir, name, op.mode);
-    let mount_fs = |fs: OwnedFd| leaf().and_then(|()| attach(&fs, &open_in(root, at, AT_DIR, 0)?));
+    // A mount point is 0755 (a tmpfs's --perms are its root's, not this
+    // directory's), a --dir has its own.
+    let leaf = |mode| mkdir_leaf(&dir, name, mode);
+    let mount_fs =
+        |fs: OwnedFd| leaf(0o755).and_then(|()| attach(&fs, &open_in(root, at, AT_DIR, 0)?));
     match op.kind {
         MountKind::Root | MountKind::Bind | MountKind::RoBind | MountKind::DevBind => {
             // None: a -try source that was missing.
@@ -373,18 +398,10 @@ fn apply(root: &OwnedFd, op: &MountOp, source: Option<OwnedFd>) -> Result<(), Er
             let attr = MountAttrFlags::MOUNT_ATTR_NOSUID | MountAttrFlags::MOUNT_ATTR_NOEXEC;
             mount_fs(new_fs(c"devpts", &options, attr)?)
         }
-        MountKind::Dir => {
-            leaf()?;
-            // mkdir(2) applies the umask; --perms means exactly these. A
-            // directory that has them already is left alone (it may not
-            // be ours to chmod).
-            let fd = open_in(root, at, OFlags::RDONLY | OFlags::DIRECTORY, 0)?;
-            let mode = Mode::from_raw_mode(op.mode.into());
-            if rustix::fs::fstat(&fd)?.st_mode & 0o7777 == mode.as_raw_mode() {
-                return Ok(());
-            }
-            rustix::fs::fchmod(&fd, mode)
-        }
+        // As bubblewrap's: made with mkdir(2) (which keeps the sticky bit
+        // but not setuid or setgid), and an existing directory is left as
+        // it is: it may be the caller's own, bound in.
+        MountKind::Dir => leaf(op.mode).and_then(|()| open_in(root, at, AT_DIR, 0).map(drop)),
         MountKind::Symlink => symlink(op.src, &dir, name),
         // Not recursive, as bubblewrap's: the mount at DST alone.
         MountKind::RemountRo => {
@@ -467,7 +484,8 @@ fn cover_proc(proc: &OwnedFd) -> Result<(), Errno> {
 /// The mount point for a bind of `tree`: a directory, or a file like its
 /// root, made as `name` in `dir` where missing; returns it looked up anew.
 /// An existing file is never opened (a FIFO would block, a device node
-/// would act): only looked up.
+/// would act): only looked up. A made file is 0444, as bubblewrap's: an
+/// empty placeholder nobody is meant to fill.
 fn mount_point(
     root: &OwnedFd,
     dir: &OwnedFd,
@@ -480,7 +498,7 @@ fn mount_point(
     } else if let Err(Errno::NOENT) = open_in(root, at, OFlags::PATH, 0) {
         let flags =
             OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-        rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o644))?;
+        rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o444))?;
     }
     open_in(root, at, OFlags::PATH, 0)
 }
@@ -585,6 +603,28 @@ fn is_mount_root(path: &CStr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parents_are_as_closed_as_the_perms() {
+        // bubblewrap's own table (tests/test-run.sh, "Directories created
+        // as parents have expected permissions").
+        for (perms, parent) in [
+            (0o1777, 0o755),
+            (0o755, 0o755),
+            (0o644, 0o755),
+            (0o750, 0o750),
+            (0o710, 0o750),
+            (0o720, 0o750),
+            (0o640, 0o750),
+            (0o700, 0o700),
+            (0o600, 0o700),
+            (0o705, 0o705),
+            (0o604, 0o705),
+            (0o000, 0o700),
+        ] {
+            assert_eq!(parent_mode(perms), parent, "{perms:o}");
+        }
+    }
 
     #[test]
     fn modes() {

@@ -115,9 +115,10 @@ pub struct MountOp<'a> {
 }
 
 /// `--dev DST`, as bubblewrap builds it: a tmpfs; the nodes bound from the
-/// caller's /dev (a user namespace may not mknod); the standard links; an
-/// empty shm directory; a private devpts, with ptmx pointing into it.
-pub const DEV: [(MountKind, &CStr, &[u8]); 15] = [
+/// caller's /dev (a user namespace may not mknod); the standard links (core
+/// too, as bubblewrap, nspawn and docker make it); an empty shm directory;
+/// a private devpts, with ptmx pointing into it.
+pub const DEV: [(MountKind, &CStr, &[u8]); 16] = [
     (MountKind::Tmpfs, c"", b""),
     (MountKind::DevBind, c"/dev/null", b"/null"),
     (MountKind::DevBind, c"/dev/zero", b"/zero"),
@@ -126,6 +127,7 @@ pub const DEV: [(MountKind, &CStr, &[u8]); 15] = [
     (MountKind::DevBind, c"/dev/urandom", b"/urandom"),
     (MountKind::DevBind, c"/dev/tty", b"/tty"),
     (MountKind::Symlink, c"/proc/self/fd", b"/fd"),
+    (MountKind::Symlink, c"/proc/kcore", b"/core"),
     (MountKind::Symlink, c"/proc/self/fd/0", b"/stdin"),
     (MountKind::Symlink, c"/proc/self/fd/1", b"/stdout"),
     (MountKind::Symlink, c"/proc/self/fd/2", b"/stderr"),
@@ -300,7 +302,7 @@ impl Rlimit {
 }
 
 /// How many mount operations one command line may hold (`--dev` counts
-/// for 15).
+/// for 16).
 pub const MAX_MOUNT_OPS: usize = 128;
 
 /// Long enough for a shell or a database to flush under TCG emulation.

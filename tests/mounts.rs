@@ -259,7 +259,7 @@ print(" ".join(sorted(os.listdir("/dev"))))
 for n in ["null", "zero", "full", "random", "urandom", "tty"]:
     st = os.stat("/dev/" + n)
     print(n, stat.S_ISCHR(st.st_mode), os.major(st.st_rdev), os.minor(st.st_rdev))
-print(os.readlink("/dev/stdout"), os.readlink("/dev/ptmx"))
+print(os.readlink("/dev/stdout"), os.readlink("/dev/ptmx"), os.readlink("/dev/core"))
 leader, follower = os.openpty()
 print(os.ttyname(follower))
 print(open("/dev/zero", "rb").read(3), open("/dev/null").read())
@@ -268,9 +268,9 @@ print(open("/dev/zero", "rb").read(3), open("/dev/null").read())
         let out = python_in_sandbox(who, &[], script);
         assert_eq!(
             out,
-            "fd full null ptmx pts random shm stderr stdin stdout tty urandom zero\n\
+            "core fd full null ptmx pts random shm stderr stdin stdout tty urandom zero\n\
              null True 1 3\nzero True 1 5\nfull True 1 7\nrandom True 1 8\n\
-             urandom True 1 9\ntty True 5 0\n/proc/self/fd/1 pts/ptmx\n/dev/pts/0\n\
+             urandom True 1 9\ntty True 5 0\n/proc/self/fd/1 pts/ptmx /proc/kcore\n/dev/pts/0\n\
              b'\\x00\\x00\\x00' \n",
             "{who:?}"
         );

@@ -435,7 +435,8 @@ fn a_32k_stack_limit_still_runs_the_payload() {
                     &["--setenv", "A", "B"][..],
                     "A=B\nHOME=/\nPATH=/usr/bin:/bin\nPWD=/\n",
                 ),
-                (&["--clearenv"][..], ""),
+                // --clearenv keeps PWD, as bubblewrap does.
+                (&["--clearenv"][..], "PWD=/\n"),
             ] {
                 let mut args = flags.to_vec();
                 args.extend(env_args);
