@@ -50,19 +50,6 @@ fn pair(soft: &str, hard: &str) -> (String, String) {
     (soft.to_string(), hard.to_string())
 }
 
-/// The refusal of a run: status 125, this one line on stderr, and no
-/// program run.
-fn refused(who: As, args: &[&str], line: &str) {
-    let mut all = args.to_vec();
-    all.extend(["--", "sh", "-c", "echo ran"]);
-    let o = run(who, &all);
-    assert_eq!(
-        (o.status.code(), stderr(&o), stdout(&o)),
-        (Some(125), format!("{line}\n"), String::new()),
-        "{all:?} as {who:?}"
-    );
-}
-
 #[test]
 fn nofile_64_is_in_proc_self_limits_and_in_the_payloads_shell() {
     for who in [As::Root, As::Nobody] {

@@ -139,6 +139,19 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The refusal of a run: status 125, this one line on stderr (`line`
+/// without its newline), and no program run.
+pub fn refused(who: As, args: &[&str], line: &str) {
+    let mut all = args.to_vec();
+    all.extend(["--", "sh", "-c", "echo ran"]);
+    let o = run(who, &all);
+    assert_eq!(
+        (o.status.code(), stderr(&o), stdout(&o)),
+        (Some(125), format!("{line}\n"), String::new()),
+        "{all:?} as {who:?}"
+    );
+}
+
 /// Runs nsinit and insists it succeeded; returns its stdout.
 pub fn ok(who: As, args: &[&str]) -> String {
     let o = run(who, args);
