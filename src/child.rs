@@ -4,6 +4,8 @@
 
 use crate::argv::{Argv, Env};
 use crate::report::{self, fail, fail_hint, Failed};
+use crate::seccomp::FdFilter;
+use crate::signals::Signal;
 use crate::spec::{rlimit_name, Namespaces, Propagation, Spec, RESOURCES};
 use crate::supervise::{Ending, Role, Supervisor};
 use crate::sys;
@@ -20,7 +22,14 @@ use rustix::mount::MountPropagationFlags;
 /// The process has one thread (it forks, and `--init` closes every fd past
 /// stdio), owns no fd above 2, and never unwinds: the nsinit binary from
 /// `_start`, not a multi-threaded or unwinding host program.
-pub unsafe fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env) -> ! {
+pub unsafe fn run(
+    spec: &Spec,
+    role: Role,
+    ready: OwnedFd,
+    argv: Argv,
+    env: Env,
+    from_fd: FdFilter,
+) -> ! {
     let own_session = spec.new_session || role.console_session();
     let last = LastSteps {
         own_session,
@@ -34,8 +43,8 @@ pub unsafe fn run(spec: &Spec, role: Role, ready: OwnedFd, argv: Argv, env: Env)
     // Its work is done; `--init` closes every fd past stdio.
     drop(ready);
     let Failed(status) = match steps {
-        Ok(()) if spec.stay_as_init => stay_as_init(spec, argv, env, last),
-        Ok(()) => exec_payload(spec, argv, env, last),
+        Ok(()) if spec.stay_as_init => stay_as_init(spec, argv, env, last, from_fd),
+        Ok(()) => exec_payload(spec, argv, env, last, from_fd),
         Err(failed) => failed,
     };
     sys::exit(i32::from(status))
@@ -265,7 +274,7 @@ fn set_propagation(p: Propagation) -> Result<(), Failed> {
 /// payload's status, as tini does. This process keeps the caller's
 /// environment in its memory: not dumpable, so the payload can neither
 /// read /proc/1/environ nor ptrace it.
-fn stay_as_init(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
+fn stay_as_init(spec: &Spec, argv: Argv, env: Env, last: LastSteps, from_fd: FdFilter) -> Failed {
     use rustix::process::{getpid, set_dumpable_behavior, DumpableBehavior, Pid};
     if let Err(e) = set_dumpable_behavior(DumpableBehavior::NotDumpable) {
         return fail("prctl", b"PR_SET_DUMPABLE", e);
@@ -280,20 +289,40 @@ fn stay_as_init(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
     if let Err(e) = sys::sigprocmask(linux_raw_sys::general::SIG_BLOCK, sup.waited()) {
         return fail("sigprocmask", b"", e);
     }
+    // The payload waits for one byte: until this process is locked down,
+    // it runs nothing of its own.
+    let (locked_r, locked_w) = match rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC) {
+        Ok(pipe) => pipe,
+        Err(e) => return fail("pipe", b"", e),
+    };
     // SAFETY: one thread: `run`'s contract.
     match unsafe { sys::fork_with_flags(0) } {
         Err(e) => fail("fork", b"payload", e),
         Ok(None) => {
+            drop(locked_w);
+            if rustix::io::read(&locked_r, &mut [0u8; 1]) != Ok(1) {
+                return Failed(report::STATUS_SETUP);
+            }
+            drop(locked_r);
             // Without -p nothing else ends the payload with us: it takes
             // the same death signal, tied to this process.
             let init_alive = || rustix::process::getppid() == Some(init);
             if let Err(failed) = rearm_kill_child(spec, init_alive) {
                 return failed;
             }
-            exec_payload(spec, argv, env, last)
+            exec_payload(spec, argv, env, last, from_fd)
         }
         Ok(Some(pid)) => {
             sup.payload = pid;
+            drop(locked_r);
+            let locked = crate::identity::lock_down_beside(spec, from_fd).and_then(|()| {
+                rustix::io::write(&locked_w, b"1").map_err(|e| fail("write", b"go byte", e))
+            });
+            if let Err(failed) = locked {
+                crate::supervise::send(pid, Signal::KILL);
+                return failed;
+            }
+            drop(locked_w);
             // The payload closes what it must not inherit; we need none of it.
             // SAFETY: past the stdio this process owns no fd: `run` dropped
             // the go pipe, and `run`'s contract covers the rest.
@@ -324,7 +353,7 @@ struct LastSteps {
 
 /// The last steps, then execve: session, fds, signals, the payload's
 /// environment and argv, the terminal guard.
-fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
+fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps, from_fd: FdFilter) -> Failed {
     if last.own_session {
         if let Err(e) = rustix::process::setsid() {
             return fail("setsid", b"", e);
@@ -379,7 +408,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps) -> Failed {
         }
     };
     // Last before execve: nothing of nsinit's own runs under the filters.
-    if let Err(failed) = crate::seccomp::load(&spec.seccomp, last.guard_tty) {
+    if let Err(failed) = crate::seccomp::load(&spec.seccomp, from_fd, last.guard_tty) {
         return failed;
     }
     report::debug("exec", program.to_bytes());

@@ -815,7 +815,7 @@ fn fold_cap(caps: &mut Option<Caps>, opt: Opt, v: &[u8]) -> Result<(), &'static 
         add: 0,
     });
     match (parse_cap(v)?, matches!(opt, Opt::CapAdd)) {
-        (None, true) => c.base = CapBase::All,
+        (None, true) => (c.base, c.drop) = (CapBase::All, 0),
         (None, false) => (c.base, c.add) = (CapBase::None, 0),
         (Some(bit), true) => c.add |= bit,
         (Some(bit), false) => (c.drop, c.add) = (c.drop | bit, c.add & !bit),
@@ -1244,6 +1244,9 @@ mod tests {
         let every_but_chown = ["--cap-add=ALL", "--cap-drop=chown"];
         assert_eq!(caps(&every_but_chown, 0, held), held & !chown);
         assert_eq!(caps(&["--cap-drop=ALL", "--cap-add=ALL"], 0, held), held);
+        // ALL undoes the drops before it, as in bubblewrap.
+        assert_eq!(caps(&["--cap-drop=chown", "--cap-add=ALL"], all, all), all);
+        assert_eq!(caps(&["--cap-drop=chown", "--cap-add=ALL"], 0, held), held);
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub fn take_mapped_ids(spec: &Spec) -> Result<(), Failed> {
 pub fn lock_down(spec: &Spec) -> Result<(), Failed> {
     let caps = wanted_caps(spec)?;
     if let Some(want) = caps {
-        drop_bounding(want)?;
+        drop_bounding(want, !spec.allow_new_privs)?;
         if want != 0 {
             rustix::thread::set_keep_capabilities(true)
                 .map_err(|e| fail("prctl", b"PR_SET_KEEPCAPS", e))?;
@@ -131,12 +131,16 @@ const CAP_LAST_POSSIBLE: u32 = 63;
 
 /// Out of the bounding set: what it leaves out, no execve can bring back.
 /// Dropping needs CAP_SETPCAP, so this comes before the ids change.
-fn drop_bounding(want: u64) -> Result<(), Failed> {
+/// Without it (a caller with no capabilities) the set stays as it is,
+/// where nothing is exec'd with more than the permitted set anyway:
+/// under no_new_privs (`nnp`), or in a process that execs nothing.
+fn drop_bounding(want: u64, nnp: bool) -> Result<(), Failed> {
     use rustix::thread::{remove_capability_from_bounding_set, CapabilitySet};
     for cap in (0..=CAP_LAST_POSSIBLE).filter(|cap| want & 1 << cap == 0) {
         match remove_capability_from_bounding_set(CapabilitySet::from_bits_retain(1 << cap)) {
             Ok(()) => {}
             Err(Errno::INVAL) => break,
+            Err(Errno::PERM) if nnp => break,
             Err(e) => return Err(fail("prctl", b"PR_CAPBSET_DROP", e)),
         }
     }
@@ -165,5 +169,27 @@ fn set_capabilities(want: u64) -> Result<(), Failed> {
         configure_capability_in_ambient_set(one, true)
             .map_err(|e| fail("prctl", b"PR_CAP_AMBIENT_RAISE", e))?;
     }
+    // lock_down's PR_SET_KEEPCAPS has served: `--init` would keep it.
+    if want != 0 {
+        let _ = rustix::thread::set_keep_capabilities(false);
+    }
     Ok(())
+}
+
+/// The nsinit that stays beside the payload (`--init`, or a container's
+/// PID 1) runs no program of its own, so it keeps nothing but CAP_KILL
+/// (to pass signals on to a payload of another uid) and takes the
+/// payload's seccomp filters too, as bubblewrap's PID 1 does: a payload
+/// that may ptrace it (root without `-U`) could otherwise make it run the
+/// calls its own filter denies, with every capability.
+pub fn lock_down_beside(spec: &Spec, from_fd: crate::seccomp::FdFilter) -> Result<(), Failed> {
+    rustix::thread::set_no_new_privs(true).map_err(|e| fail("prctl", b"PR_SET_NO_NEW_PRIVS", e))?;
+    let held = rustix::thread::capabilities(None)
+        .map_err(|e| fail("capget", b"", e))?
+        .permitted
+        .bits();
+    let kill = held & 1 << linux_raw_sys::general::CAP_KILL;
+    drop_bounding(kill, true)?;
+    set_capabilities(kill)?;
+    crate::seccomp::load(&spec.seccomp, from_fd, false)
 }

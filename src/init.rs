@@ -87,17 +87,18 @@ pub unsafe fn main(kernel_argv: Argv<'static>, env: Env, spec: &mut Spec<'static
         finish(vm, status, spec)
     }
     let mut status = None;
+    // A container's PID 1 takes the payload's filters (launch::start); a
+    // VM's keeps what its shutdown needs: the VM is the boundary there.
+    let from_fd = crate::seccomp::read_fd_filter(&spec.seccomp);
     // SAFETY: `main`'s contract is `start`'s.
-    match unsafe { crate::launch::start(spec, role, argv, env, sup.waited()) } {
-        Err(_) => {}
-        Ok(pid) => {
-            sup.payload = pid;
-            let ending = sup.wait();
-            report::debug("init: payload wait over", b"");
-            match ending {
-                Ok(Ending::Payload(exit)) => status = Some(exit),
-                Ok(Ending::Stop(_)) | Err(_) => {}
-            }
+    let started = from_fd
+        .and_then(|f| unsafe { crate::launch::start(spec, role, argv, env, sup.waited(), f) });
+    if let Ok(pid) = started {
+        sup.payload = pid;
+        let ending = sup.wait();
+        report::debug("init: payload wait over", b"");
+        if let Ok(Ending::Payload(exit)) = ending {
+            status = Some(exit);
         }
     }
     if !vm {

@@ -33,8 +33,9 @@ pub unsafe fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i
     }
     let run = || -> Result<i32, Failed> {
         let mut sup = Supervisor::launcher(spec.new_session);
+        let from_fd = crate::seccomp::read_fd_filter(&spec.seccomp)?;
         // SAFETY: `main`'s contract is `start`'s.
-        sup.payload = unsafe { start(spec, Role::Launcher, argv, env, sup.waited()) }?;
+        sup.payload = unsafe { start(spec, Role::Launcher, argv, env, sup.waited(), from_fd) }?;
         match sup.wait()? {
             Ending::Payload(exit) => Ok(exit.status),
             Ending::Stop(sig) => Ok(128 + sig as i32),
@@ -46,7 +47,8 @@ pub unsafe fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i
 /// Clones the child into its namespaces, writes its maps and lets it go;
 /// returns its pid. `waited` (the signals the caller will wait for) is
 /// blocked first, so nothing sent in between is lost; the child unblocks
-/// everything before exec.
+/// everything before exec. `from_fd`: `--seccomp-fd`'s filter, read by
+/// the caller (seccomp::read_fd_filter).
 ///
 /// # Safety
 /// The process has one thread (it forks, and `--init` closes every fd past
@@ -58,6 +60,7 @@ pub unsafe fn start(
     argv: Argv,
     env: Env,
     waited: sys::SigSet,
+    from_fd: crate::seccomp::FdFilter,
 ) -> Result<u32, Failed> {
     // The maps are checked before any process exists, so a bad one costs
     // nothing to undo.
@@ -82,7 +85,7 @@ pub unsafe fn start(
         Ok(None) => {
             drop(ready_w);
             // SAFETY: `start`'s contract is `run`'s.
-            unsafe { crate::child::run(spec, role, ready_r, argv, env) }
+            unsafe { crate::child::run(spec, role, ready_r, argv, env, from_fd) }
         }
         Ok(Some(pid)) => pid,
     };
@@ -95,14 +98,21 @@ pub unsafe fn start(
             .send();
     }
 
-    if spec.namespaces.has(Namespaces::USER) {
-        if let Err(failed) = write_maps(spec, child, (uid, gid)) {
-            // The child is still waiting for its go byte: it never ran a
-            // thing of the payload's.
-            crate::supervise::send(child, crate::signals::Signal::KILL);
-            let _ = rustix::process::waitpid(Pid::from_raw(child as i32), WaitOptions::empty());
-            return Err(failed);
-        }
+    let ready = match spec.namespaces.has(Namespaces::USER) {
+        true => write_maps(spec, child, (uid, gid)),
+        false => Ok(()),
+    };
+    // A container's PID 1 is locked down before its payload runs a thing.
+    let ready = ready.and_then(|()| match role {
+        Role::ContainerInit => crate::identity::lock_down_beside(spec, from_fd),
+        _ => Ok(()),
+    });
+    if let Err(failed) = ready {
+        // The child is still waiting for its go byte: it never ran a
+        // thing of the payload's.
+        crate::supervise::send(child, crate::signals::Signal::KILL);
+        let _ = rustix::process::waitpid(Pid::from_raw(child as i32), WaitOptions::empty());
+        return Err(failed);
     }
     crate::sealed::not_dumpable()?;
     rustix::io::write(&ready_w, b"1").map_err(|e| fail("write", b"go byte", e))?;

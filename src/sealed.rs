@@ -29,6 +29,7 @@ use crate::report::{self, fail, fail_hint, Failed};
 use crate::spec::{CapBase, Namespaces, Spec};
 use crate::supervise::Role;
 use crate::sys;
+use core::ffi::CStr;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{MemfdFlags, Mode, OFlags, SealFlags};
 use rustix::io::Errno;
@@ -60,28 +61,47 @@ pub fn run_from_sealed_copy(spec: &Spec, role: Role, argv: Argv, env: Env) -> Re
         return Ok(());
     }
     let path = c"/proc/self/exe";
-    let exe = match rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) {
+    let exe = match open_exe(path) {
         Ok(exe) => exe,
-        Err(e) => {
-            // Without /proc (a container's covered by a tmpfs) the payload
-            // has no link to follow either, until it mounts a proc itself:
-            // said, and the run goes on with nsinit not dumpable only.
-            let hint = "going on without a sealed copy (CVE-2019-5736)";
-            let _ = fail_hint("open", path.to_bytes(), e, hint);
-            return Ok(());
-        }
+        Err(e) => return without_copy("open", path.to_bytes(), e),
     };
     if rustix::fs::fcntl_get_seals(&exe).is_ok_and(|s| s.contains(SEALS)) {
         take_name(argv);
         return Ok(());
     }
-    let copy = sealed_copy(&exe).map_err(|(step, e)| fail(step, b"sealed copy", e))?;
+    let copy = match sealed_copy(&exe) {
+        Ok(copy) => copy,
+        // vm.memfd_noexec=2 refuses an executable memfd.
+        Err(("memfd_create", e @ Errno::ACCESS)) => return without_copy("memfd_create", b"", e),
+        Err((step, e)) => return Err(fail(step, b"sealed copy", e)),
+    };
     report::debug("exec", b"sealed copy");
     Err(fail(
         "execveat",
         b"sealed copy",
         sys::execve_fd(copy.as_fd(), argv, env),
     ))
+}
+
+/// nsinit's own executable, through a /proc that is procfs: a file or
+/// link planted where a container's /proc should be would name a file
+/// that never has seals, and each copy would make another.
+fn open_exe(path: &CStr) -> Result<OwnedFd, Errno> {
+    let proc = rustix::fs::statfs(c"/proc")?;
+    if proc.f_type as u32 != linux_raw_sys::general::PROC_SUPER_MAGIC {
+        return Err(Errno::NOENT);
+    }
+    rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+}
+
+/// Without a procfs /proc (a container's covered by a tmpfs) the payload
+/// has no link to follow either, until it mounts a proc itself; under
+/// vm.memfd_noexec=2 no copy can run. Said, and the run goes on with
+/// nsinit not dumpable only.
+fn without_copy(step: &str, object: &[u8], e: Errno) -> Result<(), Failed> {
+    let hint = "going on without a sealed copy (CVE-2019-5736)";
+    let _ = fail_hint(step, object, e, hint);
+    Ok(())
 }
 
 /// Whether the payload can pass ptrace_may_access() on a non-dumpable

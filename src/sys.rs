@@ -57,10 +57,18 @@ fn result(ret: isize) -> Result<usize, Errno> {
 
 /// exit_group(2): ends every thread of the process.
 pub fn exit(code: i32) -> ! {
-    // SAFETY: exit_group takes one integer and never returns.
+    // A seccomp filter can make exit_group fail and return (`--seccomp-deny
+    // 231`, or `--seccomp-fd`'s), and exit too: then ud2 raises SIGILL,
+    // whose handler exits again and, failing, dies of the SIGILL it has
+    // blocked. No path goes on past here.
+    // SAFETY: exit_group and exit take one integer and touch no memory;
+    // ud2 never falls through.
     unsafe {
-        asm!("syscall", in("rax") k::__NR_exit_group, in("rdi") code,
-            options(noreturn, nostack));
+        asm!("syscall", inlateout("rax") k::__NR_exit_group as usize => _, in("rdi") code,
+            lateout("rcx") _, lateout("r11") _, options(nostack));
+        asm!("syscall", inlateout("rax") k::__NR_exit as usize => _, in("rdi") code,
+            lateout("rcx") _, lateout("r11") _, options(nostack));
+        asm!("ud2", options(noreturn, nostack));
     }
 }
 

@@ -485,3 +485,92 @@ fn bad_filters_are_refused_in_one_line() {
          (leave out --allow-new-privs) or CAP_SYS_ADMIN",
     );
 }
+
+/// The nsinit that stays beside the payload, as the payload sees it in
+/// /proc/1/status: `--init` with -p, and a container's PID 1.
+fn pid1_status(wrap: &[&str], flags: &[&str]) -> ([u64; 5], String) {
+    let mut words: Vec<&str> = wrap.to_vec();
+    words.push(nsinit());
+    words.extend(flags);
+    words.extend(["--", "grep", "-E", STATUS[2], "/proc/1/status"]);
+    let o = output(&mut command(As::Root, words[0], &words[1..]));
+    assert_eq!(o.status.code(), Some(0), "{words:?}: {}", stderr(&o));
+    sets(&stdout(&o))
+}
+
+#[test]
+fn the_nsinit_beside_the_payload_holds_only_cap_kill_and_its_filters() {
+    // A root payload that may ptrace it would otherwise make it run, with
+    // every capability, the calls the payload's own filter denies.
+    let kill = 1 << 5;
+    let beside = [kill; 5];
+    let container = ["unshare", "-p", "-f", "--mount-proc"];
+    for (wrap, flags) in [
+        (
+            &[][..],
+            &["-p", "--mount-proc", "--init", "--seccomp-deny=syslog"][..],
+        ),
+        (&[], &["-p", "--mount-proc", "--init"]),
+        (&container[..], &["--seccomp-default"]),
+        (&container, &[]),
+    ] {
+        let (caps, state) = pid1_status(wrap, flags);
+        let filtered = flags.iter().any(|f| f.starts_with("--seccomp"));
+        let want = if filtered {
+            "nnp 1 seccomp 2"
+        } else {
+            "nnp 1 seccomp 0"
+        };
+        assert_eq!((caps, state.as_str()), (beside, want), "{wrap:?} {flags:?}");
+    }
+    // And it still does its job: signals to the payload, its status back.
+    let o = run(
+        As::Root,
+        &[
+            "-p",
+            "--init",
+            "--seccomp-default",
+            "--",
+            "sh",
+            "-c",
+            "exit 7",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(7));
+}
+
+#[test]
+fn a_caller_without_capabilities_can_drop_them() {
+    // Without CAP_SETPCAP the bounding set cannot shrink; under
+    // no_new_privs it gives nothing at exec either, so it stays.
+    let bounding = host_root_set();
+    let mut args = vec!["--cap-drop", "ALL", "--"];
+    args.extend(STATUS);
+    assert_eq!(sets(&ok(As::Nobody, &args)).0, [0, 0, 0, bounding, 0]);
+    // --cap-add ALL undoes the drops before it, as bubblewrap's does.
+    let ns = full_set();
+    let mut args = vec!["-r", "--cap-drop", "chown", "--cap-add", "ALL", "--"];
+    args.extend(STATUS);
+    assert_eq!(sets(&ok(As::Nobody, &args)).0, [ns; 5]);
+    let bwrap = ["--unshare-user", "--uid", "0", "--dev-bind", "/", "/"];
+    let bwrap_args = [&bwrap[..], &["--cap-drop", "CAP_CHOWN", "--cap-add", "ALL"]].concat();
+    assert_eq!(sets(&peer(As::Nobody, "bwrap", &bwrap_args)).0, [ns; 5]);
+}
+
+#[test]
+fn a_filter_that_denies_exiting_or_a_tracer_s_no_call_is_survived() {
+    // exit_group denied: nsinit's own exit still ends it, with its status.
+    let o = run(As::Root, &["--seccomp-deny=231", "--", "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(127));
+    assert_eq!(
+        stderr(&o),
+        "nsinit: exec /nonexistent: No such file or directory (ENOENT)\n"
+    );
+    // -1, the number a tracer sets to skip a call, gets the kernel's ENOSYS.
+    for flags in [&["--seccomp-deny=39"][..], &["--seccomp-default"]] {
+        assert_eq!(
+            sys_call(As::Root, flags, &["-1", "39"]).1.lines().next(),
+            Some("-1 38")
+        );
+    }
+}
