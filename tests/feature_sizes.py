@@ -40,7 +40,7 @@ FEATURES = [
         ("src/cli.rs", "s.seccomp.errno =\n", "let _: u16 =\n"),
         ("src/cli.rs", "s.seccomp.fd = Some(fd.ok_or(\"expected an fd number\")?);",
          "fd.ok_or(\"expected an fd number\")?;"),
-        ("src/seccomp.rs", "let from_fd = match s.fd {", "let from_fd = match None::<u32> {"),
+        ("src/seccomp.rs", "s.fd.map(read_filter).transpose()", "Ok(None)"),
         ("src/seccomp.rs", "let denied = deny_list(s, &mut prog);", "let denied: &[BpfInsn] = &prog[..0];"),
     ]),
     ("TIOCSTI guard", "no input typed into the caller's terminal (CVE-2017-5226)", [
@@ -52,7 +52,7 @@ FEATURES = [
         ("src/child.rs", "        crate::mounts::build_root(spec)?;\n", ""),
     ]),
     ("--init", "tini's job inside the namespaces", [
-        ("src/child.rs", "        Ok(()) if spec.stay_as_init => stay_as_init(spec, argv, env, last),\n", ""),
+        ("src/child.rs", "        Ok(()) if spec.stay_as_init => stay_as_init(spec, argv, env, last, from_fd),\n", ""),
     ]),
     ("-T, --monotonic, --boottime", "a time namespace with clock offsets", [
         ("src/child.rs", "        enter_time_namespace(spec)?;\n", ""),
