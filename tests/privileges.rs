@@ -405,7 +405,8 @@ fn with_fd3(
     flags: &str,
     calls: &str,
 ) -> (Option<i32>, String, String) {
-    let redirect = file.map_or(String::new(), |f| format!("3<{f}"));
+    // No file: fd 3 closed, whatever the test runner left open there.
+    let redirect = file.map_or("3<&-".to_string(), |f| format!("3<{f}"));
     let script = format!(
         "exec {} {flags} -- {} {calls} {redirect}",
         nsinit(),
