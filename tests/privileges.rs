@@ -147,6 +147,20 @@ fn capability_sets_as_bubblewrap_and_unshare_give_them() {
         // Through a switch away from uid 0, which empties the permitted set
         // unless told to keep it.
         (As::Root, cat(&["--uid=1000"], &nbs_only), [NBS; 5], None),
+        // Another uid inside starts from none; root inside from its set,
+        // which an add of one it holds leaves whole.
+        (
+            As::Root,
+            cat(&["--uid=1000", "--cap-add=net_bind_service"], &[]),
+            [NBS; 5],
+            None,
+        ),
+        (
+            As::Nobody,
+            cat(&["-r", "--cap-add=chown"], &[]),
+            [ns; 5],
+            None,
+        ),
         (
             As::Root,
             cat(
@@ -548,6 +562,13 @@ fn a_caller_without_capabilities_can_drop_them() {
     let mut args = vec!["--cap-drop", "ALL", "--"];
     args.extend(STATUS);
     assert_eq!(sets(&ok(As::Nobody, &args)).0, [0, 0, 0, bounding, 0]);
+    // Unless setuid files may raise what is left (--allow-new-privs): then
+    // the bounding set must go, and without CAP_SETPCAP it cannot.
+    refused(
+        As::Nobody,
+        &["--allow-new-privs", "--cap-drop", "ALL"],
+        "nsinit: prctl PR_CAPBSET_DROP: Operation not permitted (EPERM)",
+    );
     // --cap-add ALL undoes the drops before it, as bubblewrap's does.
     let ns = full_set();
     let mut args = vec!["-r", "--cap-drop", "chown", "--cap-add", "ALL", "--"];

@@ -204,3 +204,46 @@ fn where_no_copy_can_be_made_the_run_goes_on_and_says_so() {
     let line = format!("nsinit: open /proc/self/exe: No such file or directory (ENOENT); {hint}\n");
     assert_eq!(shell(planted), (Some(0), "ran\n".to_string(), line));
 }
+
+#[test]
+fn a_copy_is_made_exactly_where_the_payload_may_trace_its_pid_1() {
+    // --debug says "exec sealed copy" when nsinit runs itself again; an
+    // unneeded copy costs an exec, a missing one the binary.
+    let s = Scratch::new("when");
+    let copied = |wrap: &[&str], flags: &[&str]| {
+        let mut words: Vec<&str> = wrap.to_vec();
+        words.extend([s.bin.as_str(), "-v", "-p", "--init"]);
+        words.extend(flags);
+        words.extend(["--", "/bin/true"]);
+        let o = output(&mut command(As::Root, words[0], &words[1..]));
+        assert_eq!(o.status.code(), Some(0), "{words:?}: {}", stderr(&o));
+        stderr(&o).contains("] exec sealed copy\n")
+    };
+    let sandbox = ["--bind", "/", "/"];
+    for (wrap, flags, want) in [
+        (&[][..], &[][..], true),
+        (&[], &["--cap-drop", "sys_ptrace"], false),
+        (&[], &["--cap-drop", "ALL"], false),
+        (&[], &["--cap-drop", "ALL", "--cap-add", "sys_ptrace"], true),
+        (&[], &["--cap-drop", "sys_ptrace", "--cap-add", "ALL"], true),
+        (&[], &sandbox, false),
+        (
+            &[],
+            &[&sandbox[..], &["--cap-add", "sys_ptrace"]].concat(),
+            true,
+        ),
+        (&[], &[&sandbox[..], &["--cap-add", "ALL"]].concat(), true),
+        (&[], &["-r"], false),
+        (NO_PTRACE, &[], false),
+        (NO_PTRACE, &["--allow-new-privs"], false),
+    ] {
+        assert_eq!(copied(wrap, flags), want, "{wrap:?} {flags:?}");
+    }
+    // The launcher, and --init without -p, never: see sealed.rs.
+    let o = output(&mut command(
+        As::Root,
+        &s.bin,
+        &["-v", "--init", "--", "/bin/true"],
+    ));
+    assert!(!stderr(&o).contains("sealed copy"), "{}", stderr(&o));
+}
