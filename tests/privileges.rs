@@ -466,6 +466,25 @@ fn a_filter_compiled_elsewhere_loads_from_an_fd() {
     }
 }
 
+/// A valid classic-BPF program of `n` instructions: loads, then ALLOW.
+fn long_filter(n: usize) -> Vec<u8> {
+    let insn = |code: u16, k: u32| [&code.to_le_bytes()[..], &[0, 0], &k.to_le_bytes()].concat();
+    let mut prog: Vec<u8> = (1..n).flat_map(|_| insn(0x20, 0)).collect();
+    prog.extend(insn(0x06, 0x7fff_0000));
+    prog
+}
+
+#[test]
+fn a_filter_of_the_kernels_largest_size_loads() {
+    // BPF_MAXINSNS is 4096: exactly that many is a filter, one more is not.
+    let file = write_file("longest.bpf", &long_filter(4096));
+    let (status, out, err) = with_fd3(As::Root, Some(&file), "--seccomp-fd=3", "39");
+    assert_eq!(
+        (status, out.as_str(), err.as_str()),
+        (Some(0), "39 0\n", "")
+    );
+}
+
 #[test]
 fn bad_filters_are_refused_in_one_line() {
     let odd = write_file("odd.bpf", b"1234567");
