@@ -407,7 +407,7 @@ fn exec_payload(spec: &Spec, argv: Argv, env: Env, last: LastSteps, from_fd: FdF
             Err(e) => return fail("setenv", b"", e),
         }
     };
-    // Last before execve: nothing of nsinit's own runs under the filters.
+    // Last before execve: nothing of nsinit's setup runs under the filters.
     if let Err(failed) = crate::seccomp::load(&spec.seccomp, from_fd, last.guard_tty) {
         return failed;
     }

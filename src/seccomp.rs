@@ -1,9 +1,10 @@
 //! The seccomp filters the payload runs under, all loaded as the last
 //! steps before execve (after no_new_privs and the id switch), so that
-//! nothing of nsinit's own runs under them: the guard of the caller's
+//! nothing of nsinit's setup runs under them: the guard of the caller's
 //! terminal, `--seccomp-deny`/`--seccomp-default`, and `--seccomp-fd`'s.
-//! The kernel runs every filter loaded and takes the strictest answer, so
-//! their order does not matter to the payload.
+//! The nsinit that stays beside the payload takes the last two as well
+//! (identity::lock_down_beside). The kernel runs every filter loaded and
+//! takes the strictest answer, so their order does not matter.
 
 use crate::report::{fail, fail_hint, fail_why, Failed};
 use crate::spec::{Seccomp, DEFAULT_DENY, MAX_DENY, SYSCALL_NUMBERS};
