@@ -1203,12 +1203,7 @@ mod tests {
     /// of `base`, given what nsinit holds.
     fn caps(words: &[&str], default: u64, held: u64) -> u64 {
         let c = spec(words).caps.expect("cap options given");
-        let base = match c.base {
-            CapBase::Default => default,
-            CapBase::None => 0,
-            CapBase::All => held,
-        };
-        base & !c.drop | c.add
+        c.result(default, held)
     }
 
     #[test]

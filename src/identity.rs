@@ -3,7 +3,7 @@
 
 use crate::idmap::IdMap;
 use crate::report::{fail, fail_hint, fail_why, Failed};
-use crate::spec::{CapBase, Spec, CAP_NAMES};
+use crate::spec::{Spec, CAP_NAMES};
 use rustix::io::Errno;
 
 fn unmapped_if(e: Errno) -> &'static str {
@@ -98,17 +98,14 @@ fn wanted_caps(spec: &Spec) -> Result<Option<u64>, Failed> {
     let Some(caps) = spec.caps else {
         return Ok(spec.sandbox.then_some(0));
     };
-    let held = rustix::thread::capabilities(None)
-        .map_err(|e| fail("capget", b"", e))?
-        .permitted
-        .bits();
+    let held = held_caps()?;
     let root_inside = spec
         .uid
         .map_or_else(|| rustix::process::geteuid().is_root(), |uid| uid == 0);
-    let base = match caps.base {
-        CapBase::Default if root_inside && !spec.sandbox => held,
-        CapBase::Default | CapBase::None => 0,
-        CapBase::All => held,
+    let default = if root_inside && !spec.sandbox {
+        held
+    } else {
+        0
     };
     // Silently leaving one out would run the payload without what it
     // was promised.
@@ -122,7 +119,13 @@ fn wanted_caps(spec: &Spec) -> Result<Option<u64>, Failed> {
             "root in a new user namespace (-r) holds every one",
         ));
     }
-    Ok(Some(base & !caps.drop | caps.add))
+    Ok(Some(caps.result(default, held)))
+}
+
+/// The permitted set: every capability nsinit holds here.
+fn held_caps() -> Result<u64, Failed> {
+    let sets = rustix::thread::capabilities(None).map_err(|e| fail("capget", b"", e))?;
+    Ok(sets.permitted.bits())
 }
 
 /// From <linux/capability.h>: the highest capability number the kernel may
@@ -184,11 +187,7 @@ fn set_capabilities(want: u64) -> Result<(), Failed> {
 /// calls its own filter denies, with every capability.
 pub fn lock_down_beside(spec: &Spec, from_fd: crate::seccomp::FdFilter) -> Result<(), Failed> {
     rustix::thread::set_no_new_privs(true).map_err(|e| fail("prctl", b"PR_SET_NO_NEW_PRIVS", e))?;
-    let held = rustix::thread::capabilities(None)
-        .map_err(|e| fail("capget", b"", e))?
-        .permitted
-        .bits();
-    let kill = held & 1 << linux_raw_sys::general::CAP_KILL;
+    let kill = held_caps()? & 1 << linux_raw_sys::general::CAP_KILL;
     drop_bounding(kill, true)?;
     set_capabilities(kill)?;
     crate::seccomp::load(&spec.seccomp, from_fd, false)

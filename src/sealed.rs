@@ -26,7 +26,7 @@
 
 use crate::argv::{cstr_tail, Argv, Env};
 use crate::report::{self, fail, fail_hint, Failed};
-use crate::spec::{CapBase, Namespaces, Spec};
+use crate::spec::{Namespaces, Spec};
 use crate::supervise::Role;
 use crate::sys;
 use core::ffi::CStr;
@@ -127,14 +127,9 @@ fn payload_may_trace(spec: &Spec) -> bool {
 /// takes it (identity.rs folds the options the same way).
 fn keeps_ptrace(spec: &Spec) -> bool {
     const PTRACE: u64 = 1 << linux_raw_sys::general::CAP_SYS_PTRACE;
-    match spec.caps {
-        None => !spec.sandbox,
-        Some(c) if c.add & PTRACE != 0 => true,
-        Some(c) => {
-            let base = c.base == CapBase::All || (c.base == CapBase::Default && !spec.sandbox);
-            base && c.drop & PTRACE == 0
-        }
-    }
+    // Not yet knowing what will be held: every capability may be.
+    let default = if spec.sandbox { 0 } else { u64::MAX };
+    spec.caps.map_or(default, |c| c.result(default, u64::MAX)) & PTRACE != 0
 }
 
 /// A sealed, executable memfd holding the bytes of `exe`; otherwise the
