@@ -111,10 +111,10 @@ fn wanted_caps(spec: &Spec) -> Result<Option<u64>, Failed> {
     // was promised.
     let missing = caps.add & !held;
     if missing != 0 {
-        let name = CAP_NAMES.split(' ').nth(missing.trailing_zeros() as usize);
+        let name = crate::words::nth(CAP_NAMES, missing.trailing_zeros() as usize);
         return Err(fail_why(
             "--cap-add",
-            name.unwrap_or("").as_bytes(),
+            name.unwrap_or(b""),
             "not held by nsinit in the payload's user namespace",
             "root in a new user namespace (-r) holds every one",
         ));

@@ -24,3 +24,4 @@ pub mod signals;
 pub mod spec;
 pub mod supervise;
 pub mod sys;
+pub mod words;

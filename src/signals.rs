@@ -44,10 +44,7 @@ const NAMES: &str = "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE
 /// The name of signal `sig` without "SIG", or "(realtime)".
 pub fn name(sig: u32) -> &'static [u8] {
     let index = (sig as usize).wrapping_sub(1);
-    NAMES
-        .split(' ')
-        .nth(index)
-        .map_or(b"(realtime)", str::as_bytes)
+    crate::words::nth(NAMES, index).unwrap_or(b"(realtime)")
 }
 
 /// A signal given as a number (1-64) or a name, with or without "SIG".
@@ -56,7 +53,7 @@ pub fn parse(s: &[u8]) -> Option<Signal> {
         return Signal::new(n);
     }
     let name = s.strip_prefix(b"SIG").unwrap_or(s);
-    let index = NAMES.split(' ').position(|w| w.as_bytes() == name)?;
+    let index = crate::words::position(NAMES, name)?;
     Signal::new(index as u32 + 1)
 }
 
