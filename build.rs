@@ -22,6 +22,10 @@ fn main() {
         "-Wl,--build-id=none",
         "-Wl,--no-eh-frame-hdr",
         "-Wl,--icf=all",
+        // lld's -O2: a string that ends another one is kept once, as the
+        // other's tail (32 bytes less, measured). Only .rodata's layout
+        // changes.
+        "-Wl,-O2",
         "-Wl,-z,norelro",
         &script,
     ] {
