@@ -168,14 +168,18 @@ impl<'a> Env<'a> {
             }
             // SAFETY: each entry is a valid NUL-terminated string.
             let entry: &'a CStr = unsafe { CStr::from_ptr(entry.cast()) };
-            let bytes = entry.to_bytes_with_nul();
-            if bytes.len() > name.len() && bytes.starts_with(name) && bytes[name.len()] == b'=' {
+            if is_named(entry.to_bytes(), name) {
                 return Some(cstr_tail(entry, name.len() + 1));
             }
             // SAFETY: not yet at the NULL entry, so the next one exists.
             p = unsafe { p.add(1) };
         }
     }
+}
+
+/// Whether `entry` is `name=...`.
+fn is_named(entry: &[u8], name: &[u8]) -> bool {
+    entry.len() > name.len() && entry.starts_with(name) && entry[name.len()] == b'='
 }
 
 /// One change to the payload's environment, applied in command-line order.
@@ -240,9 +244,7 @@ pub fn build_env<'a>(base: Env<'a>, ops: &[EnvOp<'a>]) -> Result<Env<'a>, Errno>
         for i in 0..n {
             // SAFETY: every pointer so far is a NUL-terminated entry.
             let entry = unsafe { CStr::from_ptr(ptrs[i].cast()) }.to_bytes();
-            let named =
-                entry.len() > key.len() && entry.starts_with(key) && entry[key.len()] == b'=';
-            if named == clear {
+            if is_named(entry, key) == clear {
                 ptrs[kept] = ptrs[i];
                 kept += 1;
             }
