@@ -45,7 +45,8 @@ impl<'a> Argv<'a> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a CStr> + '_ {
-        (0..self.len).filter_map(|i| self.get(i))
+        // SAFETY: i < len, and from_raw's contract makes each entry valid.
+        (0..self.len).map(|i| unsafe { CStr::from_ptr((*self.ptr.add(i)).cast()) })
     }
 
     /// The vector from entry `i` on (empty past the end).
