@@ -98,9 +98,11 @@ const ERRNOS_PACKED: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/errnos.tx
 /// The name and wording of `code` in the (unpacked) table.
 fn errno_name(code: i32, table: &[u8]) -> (&[u8], &[u8]) {
     for line in table.split(|&c| c == b'\n') {
-        let mut parts = line.splitn(3, |&c| c == b' ');
-        let number = parts.next().and_then(crate::num::parse_u32);
-        if let (Some(n), Some(name), Some(text)) = (number, parts.next(), parts.next()) {
+        let mut words = line.split(|&c| c == b' ');
+        let (number, name) = (words.next().unwrap_or(b""), words.next().unwrap_or(b""));
+        // The wording: the rest of the line, spaces and all.
+        let text = line.get(number.len() + name.len() + 2..);
+        if let (Some(n), Some(text)) = (crate::num::parse_u32(number), text) {
             if n as i32 == code {
                 return (name, text);
             }
@@ -115,7 +117,7 @@ pub fn errno_number(name: &[u8]) -> Option<u32> {
     unpack(ERRNOS_PACKED, &mut table)
         .split(|&c| c == b'\n')
         .find_map(|line| {
-            let mut parts = line.splitn(3, |&c| c == b' ');
+            let mut parts = line.split(|&c| c == b' ');
             let number = parts.next().and_then(crate::num::parse_u32);
             number.filter(|_| parts.next() == Some(name))
         })
