@@ -25,7 +25,8 @@ pub unsafe fn main(argv: Argv<'static>, env: Env, spec: &mut Spec<'static>) -> i
         return i32::from(status);
     }
     report::set_debug(spec.debug);
-    report::debug("start", cli::VERSION.trim_ascii_end().as_bytes());
+    const VERSION: &str = cli::VERSION.trim_ascii_end();
+    report::debug("start", VERSION.as_bytes());
     if let Err(Failed(status)) =
         crate::sealed::run_from_sealed_copy(spec, Role::Launcher, argv, env)
     {
