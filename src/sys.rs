@@ -116,8 +116,7 @@ pub unsafe fn fork_with_flags(flags: u64) -> Result<Option<u32>, Errno> {
     // container engines refuse clone3 outright (they cannot inspect its
     // flags); a namespace clone(2) that is really not allowed fails again
     // below with the same EPERM.
-    let refused = [Errno::NOSYS, Errno::PERM].map(|e| -(e.raw_os_error() as isize));
-    if refused.contains(&ret) {
+    if matches!(result(ret), Err(Errno::NOSYS | Errno::PERM)) {
         // SAFETY: clone(flags, stack = 0, ...) is fork() with namespace flags,
         // as above; the pointer arguments are unused without the SETTID flags.
         ret = unsafe {
