@@ -213,7 +213,7 @@ options! {
 /// The position of `word` among the space-separated `words`: one string
 /// compare loop for every choice of a word.
 fn pick(words: &str, word: &[u8]) -> Option<usize> {
-    words.split(' ').position(|w| w.as_bytes() == word)
+    crate::words::position(words, word)
 }
 
 /// Two places of the plan stay free: the root comes first, `--mount-proc`
@@ -286,7 +286,9 @@ where
         propagation_arg: None,
         kill_child_arg: None,
     };
-    let mut words = args.into_iter().enumerate().skip(1);
+    let mut words = args.into_iter().enumerate();
+    // args[0] is nsinit's own name.
+    words.next();
     while let Some((index, word)) = words.next() {
         match p.word(index, word, &mut words) {
             Ok(Step::Next) => {}

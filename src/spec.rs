@@ -181,7 +181,7 @@ const _: () = {
 
 /// The name of resource number `n`, for error and `--debug` lines.
 pub fn rlimit_name(n: usize) -> &'static [u8] {
-    RLIMIT_NAMES.split(' ').nth(n).unwrap_or("").as_bytes()
+    crate::words::nth(RLIMIT_NAMES, n).unwrap_or(b"")
 }
 
 /// capabilities(7)'s names in lower case without `CAP_`, each at the index
