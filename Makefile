@@ -80,10 +80,21 @@ test:
 $(BUSYBOX):
 	image/fetch-deb busybox-static $(BUILD)/busybox
 
-# Reproducible: no root needed, same bytes from the same inputs.
-initramfs: build $(BUSYBOX)
+# The kernel modules in the image, by name (image/modules adds their
+# dependencies and lists them in /etc/nsinit/modules, in load order):
+# the virtio block, net and console drivers on PCI, and overlayfs. Empty
+# (MODULES=) leaves the modules and /etc/nsinit/modules out.
+MODULES ?= virtio_pci virtio_blk virtio_net virtio_console overlay
+
+# Reproducible: no root needed, same bytes from the same inputs. The
+# modules come from the fetched kernel package's one lib/modules/VERSION.
+initramfs: build $(BUSYBOX) kernel
 	@tests/deps.sh $(IMAGE_DEPS)
 	image/initramfs-list $(BIN) $(BUSYBOX) > $(BUILD)/initramfs.list
+	tree=$$(echo $(BUILD)/kernel/lib/modules/*); \
+	 [ -d "$$tree" ] || { echo "initramfs: want one module tree, not $$tree" >&2; exit 1; }; \
+	 rm -f $(BUILD)/modules.load; \
+	 image/modules --cpio $(BUILD)/modules.load "$$tree" $(MODULES) >> $(BUILD)/initramfs.list
 	SOURCE_DATE_EPOCH=0 python3 image/mkcpio.py $(BUILD)/initramfs.list $(INITRAMFS)
 	@total=$$(stat -c %s $(INITRAMFS)); own=$$(stat -c %s $(BIN)); \
 	 echo "initramfs: $(INITRAMFS) $$total bytes, nsinit $$own bytes ($$((own * 1000 / total / 10)).$$((own * 1000 / total % 10))%)"; \
