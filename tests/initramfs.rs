@@ -585,8 +585,9 @@ fn mkdisk_is_reproducible_and_root_owned() {
     let (a, b, c) = (out.join("a.img"), out.join("b.img"), out.join("c.img"));
 
     let uuid = mkdisk(As::Root, &src, &a, None);
-    // New change times (and access times) in the tree, another user: the
-    // same bytes.
+    // A second later (the super block counts seconds), new change and
+    // access times in the tree, another user: the same bytes.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     std::fs::set_permissions(
         src.join("etc/hello"),
         std::fs::Permissions::from_mode(0o644),
