@@ -14,12 +14,20 @@ DESTDIR ?=
 # manual page.
 LINT_DEPS := man:man-db groff:groff-base
 
+# What the image tools and their tests (tests/initramfs.rs) need: e2fsprogs
+# for image/mkdisk, blkid to read its UUID back, kmod's depmod and modprobe
+# as image/modules' oracle, and python's full standard library (lzma, for
+# .ko.xz; python3-minimal lacks it; pydoc3 comes with the python3 package).
+DISK_DEPS := mke2fs:e2fsprogs debugfs:e2fsprogs dumpe2fs:e2fsprogs e2fsck:e2fsprogs \
+	blkid:util-linux depmod:kmod modprobe:kmod pydoc3:python3
+
 # What the launcher tests run besides nsinit: the peers they compare with and
 # the probes they run inside.
 TEST_DEPS := unshare:util-linux setpriv:util-linux python3:python3-minimal grep:grep busybox:busybox-static \
 	bwrap:bubblewrap \
 	podman:podman runc:runc \
 	cc:gcc /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev \
+	$(DISK_DEPS) \
 	$(LINT_DEPS)
 
 BUILD     := build
@@ -80,10 +88,21 @@ test:
 $(BUSYBOX):
 	image/fetch-deb busybox-static $(BUILD)/busybox
 
-# Reproducible: no root needed, same bytes from the same inputs.
-initramfs: build $(BUSYBOX)
+# The kernel modules in the image, by name (image/modules adds their
+# dependencies and lists them in /etc/nsinit/modules, in load order):
+# the virtio block, net and console drivers on PCI, and overlayfs. Empty
+# (MODULES=) leaves the modules and /etc/nsinit/modules out.
+MODULES ?= virtio_pci virtio_blk virtio_net virtio_console overlay
+
+# Reproducible: no root needed, same bytes from the same inputs. The
+# modules come from the fetched kernel package's one lib/modules/VERSION.
+initramfs: build $(BUSYBOX) kernel
 	@tests/deps.sh $(IMAGE_DEPS)
 	image/initramfs-list $(BIN) $(BUSYBOX) > $(BUILD)/initramfs.list
+	tree=$$(echo $(BUILD)/kernel/lib/modules/*); \
+	 [ -d "$$tree" ] || { echo "initramfs: want one module tree, not $$tree" >&2; exit 1; }; \
+	 rm -f $(BUILD)/modules.load; \
+	 image/modules --cpio $(BUILD)/modules.load "$$tree" $(MODULES) >> $(BUILD)/initramfs.list
 	SOURCE_DATE_EPOCH=0 python3 image/mkcpio.py $(BUILD)/initramfs.list $(INITRAMFS)
 	@total=$$(stat -c %s $(INITRAMFS)); own=$$(stat -c %s $(BIN)); \
 	 echo "initramfs: $(INITRAMFS) $$total bytes, nsinit $$own bytes ($$((own * 1000 / total / 10)).$$((own * 1000 / total % 10))%)"; \
@@ -100,10 +119,11 @@ qemu: initramfs kernel
 demo: initramfs kernel
 	image/qemu /bin/sh /demo
 
-# VM scenarios: boots under TCG, two at a time.
+# VM scenarios: boots under TCG, two at a time; with them the tests of the
+# image tools that need the fetched kernel (tests/initramfs.rs).
 qemu-test: initramfs kernel
-	@tests/deps.sh qemu-system-x86_64:qemu-system-x86
-	$(CARGO) test --release --test vm -- --ignored --test-threads=2
+	@tests/deps.sh qemu-system-x86_64:qemu-system-x86 $(DISK_DEPS)
+	$(CARGO) test --release --test vm --test initramfs -- --ignored --test-threads=2
 
 # nsinit against its peers, as ratios; rewrites BENCHMARKS.md (about 3 min).
 BENCH_DEPS := bwrap:bubblewrap tini-static:tini catatonit:catatonit busybox:busybox-static \

@@ -2,7 +2,9 @@
 """Writes a newc cpio archive (the initramfs format) from a list in the
 kernel's gen_init_cpio syntax, without root and byte for byte reproducibly:
 entries sorted by path, inode numbers in that order, one fixed mtime,
-owner and mode exactly as listed. Device nodes need no mknod.
+owner and mode exactly as listed. Device nodes need no mknod. A directory
+may be listed more than once with the same mode and owner; any other name
+listed twice is an error.
 
     file <name> <source> <mode> <uid> <gid> [<hard link>...]
     dir <name> <mode> <uid> <gid>
@@ -62,6 +64,9 @@ def main():
     mtime = int(os.environ.get("SOURCE_DATE_EPOCH", "0"))
     with open(sys.argv[1]) as f:
         items = sorted(entries(f), key=lambda e: e[0])
+    # A directory listed twice alike is one entry: lists made by different
+    # tools (image/modules adds /etc/nsinit) can be concatenated.
+    items = [e for i, e in enumerate(items) if i == 0 or not (stat.S_ISDIR(e[1]) and e == items[i - 1])]
     names = [e[0] for e in items]
     if len(set(names)) != len(names):
         sys.exit("mkcpio: a name is listed twice")
