@@ -123,7 +123,7 @@ demo: initramfs kernel
 # image tools that need the fetched kernel (tests/initramfs.rs).
 qemu-test: initramfs kernel
 	@tests/deps.sh qemu-system-x86_64:qemu-system-x86 $(DISK_DEPS)
-	$(CARGO) test --release --test vm --test initramfs -- --ignored --test-threads=2
+	$(CARGO) test --release --test vm --test vm_boot --test initramfs -- --ignored --test-threads=2
 
 # nsinit against its peers, as ratios; rewrites BENCHMARKS.md (about 3 min).
 BENCH_DEPS := bwrap:bubblewrap tini-static:tini catatonit:catatonit busybox:busybox-static \

@@ -48,6 +48,7 @@ pub unsafe fn main(kernel_argv: Argv<'static>, env: Env, spec: &mut Spec<'static
     if vm {
         crate::mounts::mount_early();
         take_console();
+        crate::boot::run();
     }
 
     // The argument vectors live in this frame, which never returns.
