@@ -70,7 +70,9 @@ fn load_module(path: &CStr, words: &[u8]) -> Result<(), Failed> {
     let params = bootline::module_params(words, bootline::module_name(p), &mut params);
     // Never the forcing flags: they skip the vermagic and signature checks
     // and taint the kernel.
-    let compressed = [&b".xz"[..], b".zst", b".gz"].iter().any(|z| p.ends_with(z));
+    let compressed = [&b".xz"[..], b".zst", b".gz"]
+        .iter()
+        .any(|z| p.ends_with(z));
     let flags = if compressed {
         MODULE_INIT_COMPRESSED_FILE
     } else {
