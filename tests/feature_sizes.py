@@ -61,6 +61,9 @@ FEATURES = [
         ("src/main.rs", "unsafe { nsinit::init::main(argv, env, spec) }",
          "nsinit::sys::exit(unsafe { nsinit::launch::main(argv, env, spec) })"),
     ]),
+    ("kernel modules", "PID 1 loads /etc/nsinit/modules, with parameters from the command line", [
+        ("src/init.rs", "        crate::boot::run();\n", ""),
+    ]),
     ("sealed binary", "nsinit's own binary out of the payload's reach (CVE-2019-5736)", [
         ("src/launch.rs", "crate::sealed::run_from_sealed_copy(spec, Role::Launcher, argv, env)",
          "Ok::<(), Failed>(())"),
