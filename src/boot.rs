@@ -51,15 +51,12 @@ pub fn run() {
 /// Reads all of a small file into `buf`; one that fills it is refused
 /// (EFBIG), never cut short.
 fn read_small(path: &CStr, buf: &mut [u8]) -> Result<usize, Errno> {
+    use rustix::fd::AsFd;
     let file = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    let mut len = 0;
-    while len < buf.len() {
-        match rustix::io::read(&file, &mut buf[len..])? {
-            0 => return Ok(len),
-            n => len += n,
-        }
+    match crate::sys::read_all(file.as_fd(), buf)? {
+        len if len == buf.len() => Err(Errno::FBIG),
+        len => Ok(len),
     }
-    Err(Errno::FBIG)
 }
 
 fn load_module(path: &CStr, words: &[u8]) -> Result<(), Failed> {

@@ -151,18 +151,12 @@ fn choose_args<'a>(
         // init::main's frame, which never returns.
         return Ok(unsafe { Argv::from_raw(builtin.as_ptr(), 4) });
     };
-    let mut len = 0;
-    loop {
-        // Up to a byte past the limit, to see that there is one; the last
-        // byte of the buffer is for the NUL split_lines needs.
-        match rustix::io::read(&file, &mut text[len..4096]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
-            Err(e) => return Err(fail("read", object, e)),
-        }
-        if len == 4096 {
-            return Err(fail_why("read", object, "longer than 4095 bytes", ""));
-        }
+    // Up to a byte past the limit, to see that there is one; the last
+    // byte of the buffer is for the NUL split_lines needs.
+    let len = sys::read_all(rustix::fd::AsFd::as_fd(&file), &mut text[..4096])
+        .map_err(|e| fail("read", object, e))?;
+    if len == 4096 {
+        return Err(fail_why("read", object, "longer than 4095 bytes", ""));
     }
     text[len] = 0;
     let count = argv::split_lines(c"nsinit", &mut text[..=len], ptrs)

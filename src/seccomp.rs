@@ -168,16 +168,8 @@ fn read_filter(fd: u32) -> Result<&'static [BpfInsn], Failed> {
     // SAFETY: nsinit does not close the fd between here and the read; one
     // that is not open answers EBADF.
     let file = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd as i32) };
-    let mut n = 0;
     // One byte past the limit shows a filter that is too long.
-    while n < bytes.len() {
-        match rustix::io::read(file, &mut bytes[n..]) {
-            Ok(0) => break,
-            Ok(got) => n += got,
-            Err(Errno::INTR) => {}
-            Err(e) => return Err(fail("read", what, e)),
-        }
-    }
+    let n = sys::read_all(file, bytes).map_err(|e| fail("read", what, e))?;
     let reason = match n {
         0 => "the filter is empty",
         _ if n > BYTES => "the filter has more than 4096 instructions (BPF_MAXINSNS)",

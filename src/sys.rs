@@ -497,6 +497,22 @@ pub fn write_once(path: &CStr, bytes: &[u8]) -> Result<(), (&'static str, Errno)
     }
 }
 
+/// Reads from `fd` until end of file or until `buf` is full, whichever
+/// comes first; returns the bytes read. A full `buf` may mean more was
+/// there: callers give a byte past their limit to tell.
+pub fn read_all(fd: rustix::fd::BorrowedFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    let mut len = 0;
+    while len < buf.len() {
+        match rustix::io::read(fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
+}
+
 /// execveat(fd, "", argv, envp, AT_EMPTY_PATH): runs the file `fd` is open
 /// on, with no path to look up (rustix has no execveat); returns only on
 /// failure. A static binary runs even when `fd` is close-on-exec: only a

@@ -466,6 +466,28 @@ fn a_filter_compiled_elsewhere_loads_from_an_fd() {
     }
 }
 
+#[test]
+fn a_filter_that_arrives_in_pieces_is_read_whole() {
+    // Through a pipe, in two writes 0.3 s apart: the first read gets 40
+    // bytes of 72, and the reading must go on to end of file.
+    let filter = Command::new(helper("sys_call"))
+        .args(["--filter", "42", "63"])
+        .output()
+        .unwrap();
+    let file = write_file("uname-42-pieces.bpf", &filter.stdout);
+    let script = format!(
+        "{{ head -c 40 {file}; sleep 0.3; tail -c +41 {file}; }} | \
+         {{ exec {} --seccomp-fd=3 -- {} 63 39 3<&0 </dev/null; }}",
+        nsinit(),
+        helper("sys_call")
+    );
+    let o = output(&mut command(As::Root, "sh", &["-c", &script]));
+    assert_eq!(
+        (o.status.code(), stdout(&o).as_str(), stderr(&o).as_str()),
+        (Some(0), "63 42\n39 0\n", "")
+    );
+}
+
 /// A valid classic-BPF program of `n` instructions: loads, then ALLOW.
 fn long_filter(n: usize) -> Vec<u8> {
     let insn = |code: u16, k: u32| [&code.to_le_bytes()[..], &[0, 0], &k.to_le_bytes()].concat();
